@@ -1,0 +1,149 @@
+// The built-in lab: three hosts (network namespaces, each with its own Open
+// vSwitch), an underlay switch, and an emulated SmartNIC per host. `up` and
+// `down` are idempotent; `down` finds everything from the lab's name alone, so
+// it also cleans up after a crashed or killed `up`.
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, readdir, rm, rmdir } from "node:fs/promises";
+import { join } from "node:path";
+import { exec } from "../provider/host";
+import { LAB_ROOT, UNDERLAY_MTU, type Lab, type LabHost } from "./layout";
+import { OVS_DAEMONS, ovsDaemonPid, startOvs, stopOvs } from "./ovs";
+import { runningFromPidfile, stopPid, waitFor } from "./process";
+import { boundDriver, writeSysfsTree } from "./sysfs";
+
+const local = { kind: "local" } as const;
+const EMULATOR = join(__dirname, "sysfs-emulator.ts");
+const REPO = join(__dirname, "..");
+
+export type Say = (line: string) => void;
+
+export async function listNetns(): Promise<string[]> {
+  const { stdout } = await exec(local, ["ip", "-j", "netns", "list"]);
+  return (JSON.parse(stdout || "[]") as { name: string }[]).map((n) => n.name);
+}
+
+async function linkNames(netns: string): Promise<Set<string>> {
+  const { stdout } = await exec(local, ["ip", "-n", netns, "-j", "link", "show"]);
+  return new Set((JSON.parse(stdout) as { ifname: string }[]).map((l) => l.ifname));
+}
+
+/** Runs `ip` commands in one process (one line each), in a namespace or here. */
+async function ipBatch(lines: string[], netns?: string): Promise<void> {
+  if (lines.length === 0) return;
+  await exec(local, ["ip", ...(netns ? ["-n", netns] : []), "-batch", "-"], { stdin: lines.join("\n") + "\n" });
+}
+
+const allNetns = (lab: Lab) => [lab.fabricNetns, ...lab.hosts.map((h) => h.netns)];
+const emulatorPid = (lab: Lab) => runningFromPidfile(lab.emulatorPidfile, EMULATOR);
+
+export async function labUp(lab: Lab, say: Say): Promise<void> {
+  await mkdir(lab.dir, { recursive: true });
+  const present = new Set(await listNetns());
+  for (const netns of allNetns(lab).filter((n) => !present.has(n))) {
+    say(`namespace ${netns}`);
+    await exec(local, ["ip", "netns", "add", netns]);
+    await exec(local, ["ip", "-n", netns, "link", "set", "lo", "up"]);
+  }
+
+  const fabric = await linkNames(lab.fabricNetns);
+  const rootLines: string[] = [];
+  const fabricLines: string[] = [];
+  if (!fabric.has(lab.underlaySwitch)) {
+    fabricLines.push(`link add ${lab.underlaySwitch} mtu ${UNDERLAY_MTU} type bridge`, `link set ${lab.underlaySwitch} up`);
+  }
+  const hostLines = new Map<LabHost, string[]>();
+  for (const host of lab.hosts) {
+    const links = await linkNames(host.netns);
+    const lines: string[] = [];
+    if (!links.has(host.underlayLink)) {
+      rootLines.push(`link add ${host.underlayLink} netns ${host.netns} mtu ${UNDERLAY_MTU} type veth peer name ${host.fabricLink} netns ${lab.fabricNetns} mtu ${UNDERLAY_MTU}`);
+      fabricLines.push(`link set ${host.fabricLink} master ${lab.underlaySwitch} up`);
+      lines.push(`link set ${host.underlayLink} up`);
+    }
+    for (const vf of host.vfs.filter((v) => !links.has(v.representor))) {
+      rootLines.push(`link add ${vf.representor} netns ${host.netns} type veth peer name ${vf.parked} netns ${lab.fabricNetns}`);
+      fabricLines.push(`link property add dev ${vf.parked} altname ${vf.altname}`);
+      lines.push(`link set ${vf.representor} up`);
+    }
+    hostLines.set(host, lines);
+  }
+  if (rootLines.length) say(`links: ${rootLines.length} veth pairs (underlay; emulated VF/representor sdn_v0.<n>)`);
+  await ipBatch(rootLines);
+  await ipBatch(fabricLines, lab.fabricNetns);
+  for (const [host, lines] of hostLines) await ipBatch(lines, host.netns);
+
+  for (const host of lab.hosts) {
+    await writeSysfsTree(host);
+    await startOvs(host, say);
+  }
+  await startEmulator(lab, say);
+}
+
+async function startEmulator(lab: Lab, say: Say): Promise<void> {
+  if ((await emulatorPid(lab)) !== undefined) return;
+  say("sysfs emulator (VF driver binding)");
+  await rm(lab.emulatorPidfile, { force: true });
+  const child = spawn(
+    "ip",
+    ["netns", "exec", lab.fabricNetns, process.execPath, "--import", "tsx", EMULATOR, lab.name, String(lab.hosts[0].vfs.length)],
+    { cwd: REPO, detached: true, stdio: "ignore" },
+  );
+  child.unref();
+  if (!(await waitFor(async () => (await emulatorPid(lab)) !== undefined, 20_000))) {
+    throw new Error(`the sysfs emulator did not start (see ${join(lab.dir, "sysfs-emulator.log")})`);
+  }
+}
+
+export async function labDown(lab: Lab, say: Say): Promise<void> {
+  const emulator = await emulatorPid(lab);
+  if (emulator !== undefined) {
+    say("sysfs emulator: stop");
+    await stopPid(emulator);
+  }
+  for (const host of lab.hosts) await stopOvs(host);
+  const present = new Set(await listNetns());
+  for (const netns of allNetns(lab).filter((n) => present.has(n))) {
+    // Whatever still runs in the lab's own namespaces was started by a lab
+    // (a crashed `up` may have left a daemon without its pidfile).
+    const { stdout } = await exec(local, ["ip", "netns", "pids", netns]);
+    for (const pid of stdout.split(/\s+/).filter(Boolean).map(Number)) await stopPid(pid);
+    say(`namespace ${netns}: delete`);
+    await exec(local, ["ip", "netns", "del", netns]);
+  }
+  await rm(lab.dir, { recursive: true, force: true });
+  if (existsSync(LAB_ROOT) && (await readdir(LAB_ROOT)).length === 0) await rmdir(LAB_ROOT);
+}
+
+export interface HostStatus {
+  host: string;
+  netns: boolean;
+  daemons: Record<(typeof OVS_DAEMONS)[number], number | undefined>;
+  boundVfs: string[];
+}
+
+export interface LabStatus {
+  name: string;
+  fabric: boolean;
+  emulator: number | undefined;
+  hosts: HostStatus[];
+}
+
+export async function labStatus(lab: Lab): Promise<LabStatus> {
+  const present = new Set(await listNetns());
+  const hosts: HostStatus[] = [];
+  for (const host of lab.hosts) {
+    const boundVfs: string[] = [];
+    for (const vf of host.vfs) {
+      const driver = await boundDriver(host, vf);
+      if (driver) boundVfs.push(`${vf.pci}=${driver}`);
+    }
+    hosts.push({
+      host: host.name,
+      netns: present.has(host.netns),
+      daemons: { "ovsdb-server": await ovsDaemonPid(host, "ovsdb-server"), "ovs-vswitchd": await ovsDaemonPid(host, "ovs-vswitchd") },
+      boundVfs,
+    });
+  }
+  return { name: lab.name, fabric: present.has(lab.fabricNetns), emulator: await emulatorPid(lab), hosts };
+}

@@ -1,0 +1,65 @@
+// One Open vSwitch per lab host: its own database, run directory and
+// pidfiles, ovs-vswitchd inside the host's namespace with the userspace
+// (netdev) datapath, since there is no openvswitch kernel module here.
+import { existsSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { exec } from "../provider/host";
+import type { LabHost } from "./layout";
+import type { Say } from "./lab";
+import { UNDERLAY_MTU, UNDERLAY_PHY_BRIDGE, UNDERLAY_PREFIX_LEN } from "./layout";
+import { runningFromPidfile, stopPid } from "./process";
+
+const SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema";
+export const OVS_DAEMONS = ["ovsdb-server", "ovs-vswitchd"] as const;
+
+const pidfile = (host: LabHost, daemon: string) => join(host.ovsRundir, `${daemon}.pid`);
+const dbFile = (host: LabHost) => join(host.dir, "conf.db");
+
+/** The pid of a running daemon of this host's OVS, if any. */
+export function ovsDaemonPid(host: LabHost, daemon: (typeof OVS_DAEMONS)[number]): Promise<number | undefined> {
+  // The database path (or its socket) is on the daemon's command line; that tells ours from others.
+  return runningFromPidfile(pidfile(host, daemon), host.dir);
+}
+
+export async function startOvs(host: LabHost, say: Say): Promise<void> {
+  await mkdir(host.ovsRundir, { recursive: true });
+  const sock = `unix:${join(host.ovsRundir, "db.sock")}`;
+  if (!existsSync(dbFile(host))) await exec({ kind: "local" }, ["ovsdb-tool", "create", dbFile(host), SCHEMA]);
+  if ((await ovsDaemonPid(host, "ovsdb-server")) === undefined) {
+    say(`${host.name}: ovsdb-server in ${host.netns}`);
+    await exec(host.spec, [
+      "ovsdb-server", dbFile(host),
+      `--remote=p${sock}`, "--remote=db:Open_vSwitch,Open_vSwitch,manager_options",
+      `--pidfile=${pidfile(host, "ovsdb-server")}`, `--log-file=${join(host.dir, "ovsdb-server.log")}`, "--detach",
+    ]);
+    await exec(host.spec, ["ovs-vsctl", "--no-wait", "init"]);
+  }
+  if ((await ovsDaemonPid(host, "ovs-vswitchd")) === undefined) {
+    say(`${host.name}: ovs-vswitchd (userspace netdev datapath), underlay ${host.underlayIp} on ${UNDERLAY_PHY_BRIDGE}`);
+    await exec(host.spec, [
+      "ovs-vswitchd", sock,
+      `--pidfile=${pidfile(host, "ovs-vswitchd")}`, `--log-file=${join(host.dir, "ovs-vswitchd.log")}`, "--detach",
+    ]);
+  }
+  // The host's "physical" NIC: OVS userspace tunnels leave through an OVS
+  // bridge that holds the tunnel endpoint address, so the underlay link sits
+  // on br-phy and the address on br-phy's internal port.
+  await exec(host.spec, [
+    "ovs-vsctl", "--timeout=30",
+    "--may-exist", "add-br", UNDERLAY_PHY_BRIDGE,
+    "--", "set", "Bridge", UNDERLAY_PHY_BRIDGE, "datapath_type=netdev",
+    "--", "set", "Interface", UNDERLAY_PHY_BRIDGE, `mtu_request=${UNDERLAY_MTU}`,
+    "--", "--may-exist", "add-port", UNDERLAY_PHY_BRIDGE, host.underlayLink,
+  ]);
+  await exec(host.spec, ["ip", "addr", "replace", `${host.underlayIp}/${UNDERLAY_PREFIX_LEN}`, "dev", UNDERLAY_PHY_BRIDGE]);
+  await exec(host.spec, ["ip", "link", "set", UNDERLAY_PHY_BRIDGE, "up"]);
+}
+
+/** Stops this host's OVS daemons (vswitchd first), by pidfile. */
+export async function stopOvs(host: LabHost): Promise<void> {
+  for (const daemon of [...OVS_DAEMONS].reverse()) {
+    const pid = await ovsDaemonPid(host, daemon);
+    if (pid !== undefined) await stopPid(pid);
+  }
+}

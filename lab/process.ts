@@ -1,0 +1,66 @@
+// Daemons the lab starts, stopped by the pid in their pidfile, and only when
+// that pid still runs the program we started (pids get reused).
+import { readFile } from "node:fs/promises";
+
+export async function readPid(pidfile: string): Promise<number | undefined> {
+  try {
+    const pid = Number.parseInt((await readFile(pidfile, "utf8")).trim(), 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The command line of a running process, or undefined when it is gone. */
+export async function cmdline(pid: number): Promise<string[] | undefined> {
+  try {
+    const raw = await readFile(`/proc/${pid}/cmdline`, "utf8");
+    return raw.split("\0").filter((a) => a !== "");
+  } catch {
+    return undefined;
+  }
+}
+
+/** The pid in `pidfile` when it runs a command line containing `token`. */
+export async function runningFromPidfile(pidfile: string, token: string): Promise<number | undefined> {
+  const pid = await readPid(pidfile);
+  if (pid === undefined) return undefined;
+  const argv = await cmdline(pid);
+  return argv?.some((a) => a.includes(token)) ? pid : undefined;
+}
+
+/** Polls `done` with a bounded backoff; resolves true when it held in time. */
+export async function waitFor(done: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
+    if (await done()) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, delay));
+  }
+}
+
+/** SIGTERM, then SIGKILL if it has not exited within `graceMs`; resolves when it is gone. */
+export async function stopPid(pid: number, graceMs = 5000): Promise<void> {
+  const gone = async () => (await cmdline(pid)) === undefined || (await isZombie(pid));
+  try {
+    process.kill(pid, "SIGTERM");
+  } catch {
+    return;
+  }
+  if (await waitFor(gone, graceMs)) return;
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    return;
+  }
+  if (!(await waitFor(gone, graceMs))) throw new Error(`process ${pid} did not exit after SIGKILL`);
+}
+
+async function isZombie(pid: number): Promise<boolean> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
+  } catch {
+    return true;
+  }
+}

@@ -1,0 +1,49 @@
+// What a test may change on the machine, as comparable data: namespaces,
+// links, the lab's daemons and files. Compared before and after.
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { readdir, readFile } from "node:fs/promises";
+import { join, relative } from "node:path";
+import { exec } from "../../provider/host";
+import { LAB_ROOT } from "../../lab/layout";
+
+const local = { kind: "local" } as const;
+const DAEMONS = new Set(["ovsdb-server", "ovs-vswitchd"]);
+
+/** A lab name of its own for each test file, so a user's lab is never touched. */
+export function testLabName(): string {
+  return `t${randomBytes(3).toString("hex")}`;
+}
+
+async function listFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  return entries.map((e) => relative(LAB_ROOT, join(e.parentPath, e.name))).sort();
+}
+
+/** Live (not zombie) OVS daemons and sysfs emulators, as "pid name". */
+async function labProcesses(): Promise<string[]> {
+  const found: string[] = [];
+  for (const pid of (await readdir("/proc")).filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) continue;
+      const cmd = (await readFile(`/proc/${pid}/cmdline`, "utf8")).split("\0").join(" ");
+      if (DAEMONS.has(comm) || cmd.includes("sysfs-emulator")) found.push(`${pid} ${comm}`);
+    } catch {
+      // exited while we looked
+    }
+  }
+  return found.sort();
+}
+
+export async function machineSnapshot() {
+  const netns = JSON.parse((await exec(local, ["ip", "-j", "netns", "list"])).stdout || "[]") as { name: string }[];
+  const links = JSON.parse((await exec(local, ["ip", "-j", "link", "show"])).stdout) as { ifname: string; mtu: number }[];
+  return {
+    netns: netns.map((n) => n.name).sort(),
+    links: links.map((l) => `${l.ifname} mtu ${l.mtu}`).sort(),
+    processes: await labProcesses(),
+    labFiles: existsSync(LAB_ROOT) ? await listFiles(LAB_ROOT) : "absent",
+  };
+}
