@@ -14,13 +14,13 @@ test: setup
 	@$(ENV) vitest run
 
 lab-up: setup
-	@$(ENV) tsx lab/cli.ts up
+	@$(ENV) node lab/cli.ts up
 
 lab-down:
-	@$(ENV) tsx lab/cli.ts down
+	@$(ENV) node lab/cli.ts down
 
 # Removes the default lab and what npm installed; the toolchain cache
 # (~/.cache/ovs-offload-lab) and Pulumi state (.pulumi-state) stay.
 clean:
-	@if [ -x node_modules/.bin/tsx ]; then $(ENV) tsx lab/cli.ts down; fi
+	@if [ -d node_modules ]; then $(ENV) node lab/cli.ts down; fi
 	rm -rf node_modules reports

@@ -1,7 +1,7 @@
 // lab up | down | status — the built-in lab on this machine (needs root).
 import { parseArgs } from "node:util";
-import { DEFAULT_LAB_NAME, DEFAULT_VF_COUNT, labLayout } from "./layout";
-import { labDown, labStatus, labUp } from "./lab";
+import { DEFAULT_LAB_NAME, DEFAULT_VF_COUNT, labLayout } from "./layout.ts";
+import { labDown, labStatus, labUp } from "./lab.ts";
 
 const HELP = `Usage: npm run lab -- <up|down|status> [--name NAME] [--vfs N]
 

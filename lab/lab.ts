@@ -6,15 +6,14 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, readdir, rm, rmdir } from "node:fs/promises";
 import { join } from "node:path";
-import { exec } from "../provider/host";
-import { LAB_ROOT, UNDERLAY_MTU, type Lab, type LabHost } from "./layout";
-import { OVS_DAEMONS, ovsDaemonPid, startOvs, stopOvs } from "./ovs";
-import { runningFromPidfile, stopPid, waitFor } from "./process";
-import { boundDriver, writeSysfsTree } from "./sysfs";
+import { exec } from "../provider/host.ts";
+import { LAB_ROOT, UNDERLAY_MTU, type Lab, type LabHost } from "./layout.ts";
+import { OVS_DAEMONS, ovsDaemonPid, startOvs, stopOvs } from "./ovs.ts";
+import { runningFromPidfile, stopPid, waitFor } from "./process.ts";
+import { boundDriver, writeSysfsTree } from "./sysfs.ts";
 
 const local = { kind: "local" } as const;
-const EMULATOR = join(__dirname, "sysfs-emulator.ts");
-const REPO = join(__dirname, "..");
+const EMULATOR = join(import.meta.dirname, "sysfs-emulator.ts");
 
 export type Say = (line: string) => void;
 
@@ -86,8 +85,8 @@ async function startEmulator(lab: Lab, say: Say): Promise<void> {
   await rm(lab.emulatorPidfile, { force: true });
   const child = spawn(
     "ip",
-    ["netns", "exec", lab.fabricNetns, process.execPath, "--import", "tsx", EMULATOR, lab.name, String(lab.hosts[0].vfs.length)],
-    { cwd: REPO, detached: true, stdio: "ignore" },
+    ["netns", "exec", lab.fabricNetns, process.execPath, EMULATOR, lab.name, String(lab.hosts[0].vfs.length)],
+    { detached: true, stdio: "ignore" },
   );
   child.unref();
   if (!(await waitFor(async () => (await emulatorPid(lab)) !== undefined, 20_000))) {

@@ -2,7 +2,7 @@
 // emulated VFs. Pure data derived from the lab's name, so `down` can find what
 // a crashed `up` left without any record of it.
 import { join } from "node:path";
-import type { HostSpec } from "../provider/host";
+import type { HostSpec } from "../provider/host.ts";
 
 /** Lab names prefix namespace names; short so interface names stay <= 15 bytes. */
 export const LAB_NAME_PATTERN = /^[a-z][a-z0-9]{0,7}$/;

@@ -4,11 +4,11 @@
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { exec } from "../provider/host";
-import type { LabHost } from "./layout";
-import type { Say } from "./lab";
-import { UNDERLAY_MTU, UNDERLAY_PHY_BRIDGE, UNDERLAY_PREFIX_LEN } from "./layout";
-import { runningFromPidfile, stopPid } from "./process";
+import { exec } from "../provider/host.ts";
+import type { LabHost } from "./layout.ts";
+import type { Say } from "./lab.ts";
+import { UNDERLAY_MTU, UNDERLAY_PHY_BRIDGE, UNDERLAY_PREFIX_LEN } from "./layout.ts";
+import { runningFromPidfile, stopPid } from "./process.ts";
 
 const SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema";
 export const OVS_DAEMONS = ["ovsdb-server", "ovs-vswitchd"] as const;

@@ -4,8 +4,8 @@
 // Usage: sysfs-emulator.ts <lab-name> <vf-count>
 import { appendFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { labLayout } from "./layout";
-import { SysfsEmulator } from "./sysfs";
+import { labLayout } from "./layout.ts";
+import { SysfsEmulator } from "./sysfs.ts";
 
 const [name, vfCount] = process.argv.slice(2);
 const lab = labLayout(name, Number(vfCount));

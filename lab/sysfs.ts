@@ -12,8 +12,8 @@
 import { watch, type FSWatcher } from "node:fs";
 import { mkdir, readFile, readlink, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { exec } from "../provider/host";
-import { DEFAULT_DRIVER, DRIVERS, NETDEV_DRIVERS, type Driver, type Lab, type LabHost, type Vf } from "./layout";
+import { exec } from "../provider/host.ts";
+import { DEFAULT_DRIVER, DRIVERS, NETDEV_DRIVERS, type Driver, type Lab, type LabHost, type Vf } from "./layout.ts";
 
 const NETRONOME_VENDOR = "0x19ee";
 const NFP_VF_DEVICE = "0x6003";
@@ -55,13 +55,15 @@ async function driverOverride(host: LabHost, vf: Vf): Promise<string | undefined
 const isNetdevDriver = (d: string) => (NETDEV_DRIVERS as readonly string[]).includes(d);
 
 export class SysfsEmulator {
+  private readonly lab: Lab;
+  private readonly log: (line: string) => void;
   private readonly watchers: FSWatcher[] = [];
   private queue: Promise<void> = Promise.resolve();
 
-  constructor(
-    private readonly lab: Lab,
-    private readonly log: (line: string) => void,
-  ) {}
+  constructor(lab: Lab, log: (line: string) => void) {
+    this.lab = lab;
+    this.log = log;
+  }
 
   start(): void {
     for (const host of this.lab.hosts) {

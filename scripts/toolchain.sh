@@ -9,7 +9,8 @@ COMMAND_MODULE_VERSION=v1.2.2-0.20260821053851-010bd8e0dd8a
 # The version string the plugin reports; it must match @pulumi/command in package.json.
 COMMAND_VERSION=1.2.1
 NODE_VERSION=24.9.0
-NODE_MIN_MAJOR=22
+# The oldest Node.js that runs TypeScript itself (type stripping on by default).
+NODE_MIN_VERSION=22.18.0
 
 CACHE_ROOT=${XDG_CACHE_HOME:-$HOME/.cache}/ovs-offload-lab
 PULUMI_BIN=$CACHE_ROOT/toolchain/pulumi-v$PULUMI_VERSION/bin
@@ -22,21 +23,22 @@ NODE_HOME=$CACHE_ROOT/node-v$NODE_VERSION
 say() { printf '[setup] %s\n' "$*" >&2; }
 die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
 
-# major version of a node binary, 0 when it does not run
-node_major() { "$1" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+# True when the node binary $1 runs and is new enough.
+node_ok() { local v; v=$("$1" -p process.versions.node 2>/dev/null) && version_ge "$v" "$NODE_MIN_VERSION"; }
 
 # True when the node first on PATH (outside our cache) is new enough.
 system_node_ok() {
   local n; n=$(PATH=$(path_without_cache) command -v node) || return 1
-  [ "$(node_major "$n")" -ge "$NODE_MIN_MAJOR" ]
+  node_ok "$n"
 }
 
 # True when the pulumi first on PATH (outside our cache) is at least the pinned
-# version and its Node.js language host is there too.
+# version and its Node.js language host and dynamic provider host are there too.
 system_pulumi_ok() {
   local p v
   p=$(PATH=$(path_without_cache) command -v pulumi) || return 1
   PATH=$(path_without_cache) command -v pulumi-language-nodejs >/dev/null || return 1
+  PATH=$(path_without_cache) command -v pulumi-resource-pulumi-nodejs >/dev/null || return 1
   v=$("$p" version 2>/dev/null) || return 1
   version_ge "${v#v}" "$PULUMI_VERSION"
 }

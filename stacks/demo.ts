@@ -1,7 +1,7 @@
 // The smallest real stack on the lab: one OVS bridge on host1, made and
 // removed through @pulumi/command. The scenario stacks build on the provider.
 import * as command from "@pulumi/command";
-import { commandFor, shellQuote, type HostSpec } from "../provider/host";
+import { commandFor, shellQuote, type HostSpec } from "../provider/host.ts";
 
 export function demo(host: HostSpec, bridge: string) {
   const run = (argv: string[]) => shellQuote(commandFor(host, argv).argv);

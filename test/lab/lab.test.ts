@@ -5,12 +5,12 @@ import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { exec } from "../../provider/host";
-import { labDown, labStatus, labUp } from "../../lab/lab";
-import { labLayout, type LabHost, type Vf } from "../../lab/layout";
-import { waitFor } from "../../lab/process";
-import { boundDriver, pciBus } from "../../lab/sysfs";
-import { machineSnapshot, testLabName } from "../support/machine";
+import { exec } from "../../provider/host.ts";
+import { labDown, labStatus, labUp } from "../../lab/lab.ts";
+import { labLayout, type LabHost, type Vf } from "../../lab/layout.ts";
+import { waitFor } from "../../lab/process.ts";
+import { boundDriver, pciBus } from "../../lab/sysfs.ts";
+import { machineSnapshot, testLabName } from "../support/machine.ts";
 
 const quiet = () => {};
 const local = { kind: "local" } as const;
@@ -127,7 +127,7 @@ describe("lab down after a killed up", () => {
   test("cleans up what the killed up had made", async () => {
     const lab = labLayout(testLabName(), 4);
     const before = await machineSnapshot();
-    const up = spawn(process.execPath, ["--import", "tsx", join(__dirname, "../../lab/cli.ts"), "up", "--name", lab.name, "--vfs", "4"], {
+    const up = spawn(process.execPath, [join(import.meta.dirname, "../../lab/cli.ts"), "up", "--name", lab.name, "--vfs", "4"], {
       detached: true,
       stdio: "ignore",
     });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { labLayout } from "../../lab/layout";
+import { labLayout } from "../../lab/layout.ts";
 
 describe("lab layout", () => {
   const lab = labLayout("abcdefgh", 64);

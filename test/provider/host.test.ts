@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { CommandError, commandFor, exec, shellQuote } from "../../provider/host";
+import { CommandError, commandFor, exec, shellQuote } from "../../provider/host.ts";
 
 const local = { kind: "local" } as const;
 

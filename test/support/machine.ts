@@ -4,8 +4,8 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
-import { exec } from "../../provider/host";
-import { LAB_ROOT } from "../../lab/layout";
+import { exec } from "../../provider/host.ts";
+import { LAB_ROOT } from "../../lab/layout.ts";
 
 const local = { kind: "local" } as const;
 const DAEMONS = new Set(["ovsdb-server", "ovs-vswitchd"]);

@@ -7,11 +7,11 @@ import { cp, mkdtemp, readFile, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { LocalWorkspace } from "@pulumi/pulumi/automation";
+import { automation } from "@pulumi/pulumi";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 
 const run = promisify(execFile);
-const REPO = join(__dirname, "../..");
+const REPO = join(import.meta.dirname, "../..");
 
 async function pinnedVersion(): Promise<string> {
   const toolchain = await readFile(join(REPO, "scripts/toolchain.sh"), "utf8");
@@ -45,12 +45,13 @@ describe("a TypeScript program with a dynamic resource and a command.local.Comma
     expect(markers()).toEqual([true, true]);
     const again = await run("pulumi", ["preview", "--expect-no-changes", "--non-interactive"], { cwd, env });
     expect(again.stdout).toMatch(/3 unchanged/);
+    expect(again.stdout).not.toMatch(/warning/);
     await run("pulumi", ["destroy", "--yes", "--skip-preview", "--non-interactive"], { cwd, env });
     expect(markers()).toEqual([false, false]);
   });
 
   test("goes up and down through the Automation API", async () => {
-    const stack = await LocalWorkspace.createOrSelectStack(
+    const stack = await automation.LocalWorkspace.createOrSelectStack(
       { stackName: "check", workDir: join(work, "program") },
       { envVars: { PULUMI_BACKEND_URL: env.PULUMI_BACKEND_URL!, TOOLCHAIN_CHECK_DIR: env.TOOLCHAIN_CHECK_DIR! } },
     );
