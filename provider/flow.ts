@@ -1,0 +1,205 @@
+// FlowSet and Flow: OpenFlow flows owned by one resource, marked with its
+// cookie, applied in one atomic bundle. A Flow is a FlowSet of one.
+import { createHash } from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { exec, hostLabel, type HostSpec } from "./host.ts";
+import { lazyProvider } from "./loader.ts";
+import {
+  bundleArgv, cookieHex, DEFAULT_PRIORITY, isNoSuchBridge, dumpFlowsArgv, flowKey, flowModLine, flowText, ofctl, parseDumpFlows, parseFlowsArgv, parseParsedFlows,
+  type FlowMod, type FlowSpec, type InstalledFlow,
+} from "./ovs/ofctl.ts";
+import { actionsProblems, matchProblems, metersUsed } from "./ovs/flow-syntax.ts";
+import { cookieFor, dynamicProvider, ownerOf, PROVIDER_VERSION, TYPE_MODULE, type Identity } from "./resource.ts";
+import { hostSpec, ifName } from "./schema.ts";
+
+export interface FlowArgs {
+  /** Where the bridge lives. Replaces. */
+  host: pulumi.Input<HostSpec>;
+  /** The bridge. Replaces. */
+  bridge: pulumi.Input<string>;
+  /** OpenFlow table, 0-254. Default 0. */
+  table?: pulumi.Input<number>;
+  /** Priority, 0-65535. Default 32768 (OVS's). */
+  priority?: pulumi.Input<number>;
+  /** The match, as ovs-ofctl writes it: "in_port=1,tun_id=1000,ip,nw_dst=198.51.100.1". Empty matches everything. */
+  match?: pulumi.Input<string>;
+  /** The actions, as ovs-ofctl writes them: "meter:7,set_tunnel:1000,output:1", "ct(commit,zone=2,table=12)". */
+  actions: pulumi.Input<string>;
+  /**
+   * The ids of the Meters the actions use (pass `meter.meterId`), one for
+   * each meter:N. Deleting a meter deletes its flows in OVS, so when a Meter
+   * is replaced its flows are deleted before and installed again after.
+   */
+  meters?: pulumi.Input<pulumi.Input<number>[]>;
+}
+
+export interface FlowSetArgs extends Omit<FlowArgs, "table" | "priority" | "match" | "actions"> {
+  /** The flows, applied together in one OpenFlow bundle: all or none. Changes apply in place, also atomically. */
+  flows: pulumi.Input<pulumi.Input<{ table?: number; priority?: number; match?: string; actions: string }>[]>;
+}
+
+export interface FlowSetInputs extends Identity {
+  host: HostSpec;
+  bridge: string;
+  flows: FlowSpec[];
+  meters: number[];
+  /** The OpenFlow cookie on every flow of this resource (decimal), derived from its owner. */
+  cookie: string;
+}
+
+export interface FlowSetOutputs extends FlowSetInputs {
+  /** sha256 of the flows as OVS printed them right after the last apply (canonical form). */
+  appliedDigest: string;
+  /** The same of what is installed now (refresh updates it): a difference is drift, repaired by the next up. */
+  installedDigest: string;
+  /** How many flows with this resource's cookie are installed now. */
+  installedCount: number;
+}
+
+const flowSpec = z
+  .object({
+    table: z.number().int().min(0).max(254).default(0),
+    priority: z.number().int().min(0).max(65535).default(DEFAULT_PRIORITY),
+    match: z.string().max(4096).default(""),
+    actions: z.string().min(1, "must not be empty (use drop to drop)").max(8192),
+  })
+  .strict()
+  .superRefine((f, ctx) => {
+    for (const message of matchProblems(f.match)) ctx.addIssue({ code: "custom", path: ["match"], message });
+    for (const message of actionsProblems(f.actions, f.match)) ctx.addIssue({ code: "custom", path: ["actions"], message });
+  });
+
+export const flowSetSchema = z
+  .object({
+    host: hostSpec,
+    bridge: ifName,
+    flows: z.array(flowSpec).min(1, "must hold at least one flow"),
+    meters: z.array(z.number().int().min(1).max(0xffff0000)).default([]),
+    cookie: z.string().regex(/^[1-9][0-9]*$/),
+    owner: z.string().min(1),
+    providerVersion: z.string(),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    const seen = new Map<string, number>();
+    s.flows.forEach((f, i) => {
+      const key = flowKey(f);
+      if (seen.has(key)) ctx.addIssue({ code: "custom", path: ["flows", i], message: `same table, priority and match as flows[${seen.get(key)}]` });
+      seen.set(key, i);
+      for (const id of metersUsed(f.actions)) {
+        if (!s.meters.includes(id)) {
+          ctx.addIssue({ code: "custom", path: ["flows", i, "actions"], message: `uses meter:${id}, which is not in meters: pass that Meter's meterId so the flow is re-installed when the meter is replaced` });
+        }
+      }
+    });
+  });
+
+export function digest(flows: InstalledFlow[]): string {
+  return createHash("sha256").update(flows.map(flowText).sort().join("\n")).digest("hex");
+}
+
+/**
+ * The flow-mods that turn `current` (this cookie's flows) into `desired`
+ * (canonical, from parse-flows): only what differs. Pure.
+ */
+export function planFlowMods(desired: InstalledFlow[], current: InstalledFlow[]): FlowMod[] {
+  const have = new Map(current.map((f) => [flowKey(f), f]));
+  const want = new Map(desired.map((f) => [flowKey(f), f]));
+  const mods: FlowMod[] = [];
+  for (const [key, f] of have) if (!want.has(key)) mods.push({ op: "delete_strict", flow: f });
+  for (const [key, f] of want) {
+    const now = have.get(key);
+    if (!now) mods.push({ op: "add", flow: f });
+    else if (now.actions !== f.actions) mods.push({ op: "modify_strict", flow: f });
+  }
+  return mods;
+}
+
+/** Flows of others that the desired flows would overwrite (same table, priority and match). */
+export function foreignClashes(desired: InstalledFlow[], all: InstalledFlow[], cookie: string): InstalledFlow[] {
+  const keys = new Set(desired.map(flowKey));
+  return all.filter((f) => f.cookie !== cookie && keys.has(flowKey(f)));
+}
+
+async function installed(s: FlowSetInputs): Promise<InstalledFlow[]> {
+  return parseDumpFlows((await exec(s.host, dumpFlowsArgv(s.bridge, s.cookie))).stdout);
+}
+
+/** Brings the bridge's flows with this cookie to exactly `s.flows`, in one bundle. */
+async function converge(s: FlowSetInputs): Promise<FlowSetOutputs> {
+  const lines = s.flows.map((f) => flowModLine({ op: "add", flow: f }, s.cookie).slice("add ".length)).join("\n") + "\n";
+  const desired = parseParsedFlows((await exec(s.host, parseFlowsArgv(), { stdin: lines })).stdout);
+  const all = parseDumpFlows((await exec(s.host, dumpFlowsArgv(s.bridge))).stdout);
+  const clashes = foreignClashes(desired, all, s.cookie);
+  if (clashes.length) {
+    throw new Error(
+      `bridge ${s.bridge} on ${hostLabel(s.host)} already has flows of another owner with the same table, priority and match: ` +
+        `${clashes.slice(0, 3).map((f) => `cookie=${cookieHex(f.cookie)} ${flowText(f)}`).join("; ")}` +
+        `${clashes.length > 3 ? ` (and ${clashes.length - 3} more)` : ""}; change the priority or match, or remove those flows`,
+    );
+  }
+  const mods = planFlowMods(desired, all.filter((f) => f.cookie === s.cookie));
+  if (mods.length) {
+    await exec(s.host, bundleArgv(s.bridge), { stdin: mods.map((m) => flowModLine(m, s.cookie)).join("\n") + "\n", timeoutMs: 300_000 });
+  }
+  const now = await installed(s);
+  return { ...s, appliedDigest: digest(now), installedDigest: digest(now), installedCount: now.length };
+}
+
+export const flowSetProvider = dynamicProvider<FlowSetInputs, FlowSetOutputs>(
+  {
+    schema: flowSetSchema as unknown as z.ZodType<FlowSetInputs>,
+    // A replaced Meter shows up here as unknown meters: replace, so the flows
+    // go before the meter is deleted and come back after it is made.
+    replaceOn: ["host", "bridge", "cookie", "meters"],
+    deleteBeforeReplace: true,
+    async create(s) {
+      return { id: `${s.bridge}/cookie=${cookieHex(s.cookie)}`, outs: await converge(s) };
+    },
+    async read(_id, props) {
+      const now = await installed(props);
+      if (now.length === 0) return undefined;
+      return { ...props, installedDigest: digest(now), installedCount: now.length };
+    },
+    async update(_id, _olds, news) {
+      return converge(news);
+    },
+    async delete(_id, props) {
+      try {
+        await exec(props.host, ofctl("OpenFlow14", ["del-flows", props.bridge, `cookie=${cookieHex(props.cookie)}/-1`]));
+      } catch (err) {
+        if (!isNoSuchBridge(err)) throw err;
+      }
+    },
+    drift: (olds) => (olds.installedDigest !== olds.appliedDigest ? ["installedDigest"] : []),
+  },
+  ["host", "bridge", "flows", "meters", "cookie", "owner", "providerVersion"],
+);
+
+const OUTPUTS = { appliedDigest: undefined, installedDigest: undefined, installedCount: undefined };
+
+/** Flows applied together, atomically, owned by this resource. */
+export class FlowSet extends pulumi.dynamic.Resource {
+  declare readonly installedCount: pulumi.Output<number>;
+  declare readonly installedDigest: pulumi.Output<string>;
+  declare readonly cookie: pulumi.Output<string>;
+
+  constructor(name: string, args: FlowSetArgs, opts?: pulumi.CustomResourceOptions) {
+    const owner = ownerOf("FlowSet", name);
+    super(lazyProvider("FlowSet"), name, { ...args, ...OUTPUTS, cookie: cookieFor(owner), owner, providerVersion: PROVIDER_VERSION }, opts, TYPE_MODULE, "FlowSet");
+  }
+}
+
+/** One OpenFlow flow, owned by this resource. */
+export class Flow extends pulumi.dynamic.Resource {
+  declare readonly installedCount: pulumi.Output<number>;
+  declare readonly cookie: pulumi.Output<string>;
+
+  constructor(name: string, args: FlowArgs, opts?: pulumi.CustomResourceOptions) {
+    const owner = ownerOf("Flow", name);
+    const { table, priority, match, actions, ...rest } = args;
+    const flows = pulumi.all([table, priority, match, actions]).apply(([t, p, m, a]) => [{ table: t, priority: p, match: m, actions: a }]);
+    super(lazyProvider("FlowSet"), name, { ...rest, flows, ...OUTPUTS, cookie: cookieFor(owner), owner, providerVersion: PROVIDER_VERSION }, opts, TYPE_MODULE, "Flow");
+  }
+}

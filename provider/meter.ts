@@ -1,0 +1,122 @@
+// Meter: an OpenFlow 1.3 meter (`ovs-ofctl add-meter`). Meters carry no
+// cookie, so ownership is kept on the bridge row: external_ids
+// ovs-offload-lab.meter.<id>=<owner>.
+//
+// The meter rule (seed tips a and b; reproduced on OVS 3.1): deleting a meter
+// deletes every flow that uses it, and adding it again does not bring them
+// back; mod-meter keeps them. So bands, unit and flags change in place, and a
+// new id or bridge replaces the meter — delete before create, with the flows
+// that list it in `meters` replaced around it (see flow.ts).
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { exec, hostLabel, type HostSpec } from "./host.ts";
+import { lazyProvider } from "./loader.ts";
+import { delMeterArgv, dumpMeterArgv, isNoSuchBridge, meterArgv, parseDumpMeter, type MeterBand, type MeterSpec } from "./ovs/ofctl.ts";
+import { asMap, findClause, parseFinds, vsctl } from "./ovs/vsctl.ts";
+import { dynamicProvider, ownedElsewhere, ownerOf, PROVIDER_VERSION, TYPE_MODULE, type Identity } from "./resource.ts";
+import { hostSpec, ifName } from "./schema.ts";
+
+export interface MeterArgs {
+  /** Where the bridge lives. Replaces. */
+  host: pulumi.Input<HostSpec>;
+  /** The bridge (it must allow OpenFlow13). Replaces. */
+  bridge: pulumi.Input<string>;
+  /** Meter id, 1 to 4294901760. Replaces (delete first: the id is fixed). */
+  meterId: pulumi.Input<number>;
+  /** Rates in kilobits or packets per second. Default "kbps". In place (mod-meter). */
+  unit?: pulumi.Input<"kbps" | "pktps">;
+  /** Whether bands have a burst size. Default true when any band sets burstSize. In place. */
+  burst?: pulumi.Input<boolean>;
+  /** Collect statistics. Default false. In place. */
+  stats?: pulumi.Input<boolean>;
+  /** At least one band: drop (or dscp_remark with precLevel) above rate, with an optional burstSize. In place. */
+  bands: pulumi.Input<pulumi.Input<MeterBand>[]>;
+}
+
+export interface MeterInputs extends Identity, MeterSpec {
+  host: HostSpec;
+  bridge: string;
+}
+
+export type MeterOutputs = MeterInputs;
+
+const band = z
+  .object({
+    type: z.enum(["drop", "dscp_remark"]),
+    rate: z.number().int().min(1),
+    burstSize: z.number().int().min(1).optional(),
+    precLevel: z.number().int().min(1).max(63).optional(),
+  })
+  .strict()
+  .refine((b) => (b.type === "dscp_remark") === (b.precLevel !== undefined), { message: "precLevel goes with dscp_remark bands, and only with them", path: ["precLevel"] });
+
+export const meterSchema = z
+  .object({
+    host: hostSpec,
+    bridge: ifName,
+    meterId: z.number().int().min(1).max(0xffff0000),
+    unit: z.enum(["kbps", "pktps"]).default("kbps"),
+    burst: z.boolean().optional(),
+    stats: z.boolean().default(false),
+    bands: z.array(band).min(1, "needs at least one band"),
+    owner: z.string().min(1),
+    providerVersion: z.string(),
+  })
+  .strict()
+  .transform((m) => ({ ...m, burst: m.burst ?? m.bands.some((b) => b.burstSize !== undefined) }));
+
+const ownerKey = (meterId: number) => `ovs-offload-lab.meter.${meterId}`;
+
+async function meterOwner(m: MeterInputs): Promise<string | undefined> {
+  const [rows] = parseFinds((await exec(m.host, vsctl([findClause("Bridge", ["external_ids"], `name=${m.bridge}`)], { json: true }))).stdout);
+  return rows[0] ? asMap(rows[0].external_ids)[ownerKey(m.meterId)] : undefined;
+}
+
+async function dump(m: MeterInputs): Promise<MeterSpec | undefined> {
+  return parseDumpMeter((await exec(m.host, dumpMeterArgv(m.bridge, m.meterId))).stdout);
+}
+
+export const meterProvider = dynamicProvider<MeterInputs, MeterOutputs>(
+  {
+    schema: meterSchema as unknown as z.ZodType<MeterInputs>,
+    replaceOn: ["host", "bridge", "meterId"],
+    deleteBeforeReplace: true,
+    async create(m) {
+      const existing = await dump(m);
+      const owner = await meterOwner(m);
+      if (existing && owner !== m.owner) throw ownedElsewhere("meter", String(m.meterId), `bridge ${m.bridge} on ${hostLabel(m.host)}`, owner);
+      await exec(m.host, meterArgv(existing ? "mod-meter" : "add-meter", m.bridge, m));
+      await exec(m.host, vsctl([["set", "Bridge", m.bridge, `external_ids:${ownerKey(m.meterId)}=${m.owner}`]]));
+      return { id: `${m.bridge}/meter=${m.meterId}`, outs: m };
+    },
+    async read(_id, props) {
+      const now = await dump(props);
+      return now ? { ...props, ...now } : undefined;
+    },
+    async update(_id, _olds, news) {
+      await exec(news.host, meterArgv("mod-meter", news.bridge, news));
+      return news;
+    },
+    async delete(_id, props) {
+      // del-meter also deletes the flows that use the meter (OVS's rule); their
+      // resources were deleted first, as they depend on this one.
+      try {
+        await exec(props.host, delMeterArgv(props.bridge, props.meterId));
+      } catch (err) {
+        if (!isNoSuchBridge(err)) throw err;
+      }
+      await exec(props.host, vsctl([["--if-exists", "remove", "Bridge", props.bridge, "external_ids", ownerKey(props.meterId)]]));
+    },
+  },
+  ["host", "bridge", "meterId", "unit", "burst", "stats", "bands", "owner", "providerVersion"],
+);
+
+/** An OpenFlow meter. */
+export class Meter extends pulumi.dynamic.Resource {
+  /** The meter id, for the `meters` input of the flows that use it. */
+  declare readonly meterId: pulumi.Output<number>;
+
+  constructor(name: string, args: MeterArgs, opts?: pulumi.CustomResourceOptions) {
+    super(lazyProvider("Meter"), name, { ...args, owner: ownerOf("Meter", name), providerVersion: PROVIDER_VERSION }, opts, TYPE_MODULE, "Meter");
+  }
+}

@@ -1,0 +1,106 @@
+// From Pulumi's dynamic-provider lifecycle to a resource kind's own steps:
+// check validates with the kind's zod schema, diff is pure and driven by the
+// kind's list of fields that force replacement; create, read, update and
+// delete are the kind's. Also the identity every resource carries: an owner
+// string (in OVS external_ids) and a cookie (on flows) derived from it.
+import { createHash } from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
+import type { z } from "zod";
+import { checkInputs, UNKNOWN } from "./schema.ts";
+
+/** Written into every resource's inputs; a new value updates the state's provider in place. */
+export const PROVIDER_VERSION = "0.1.0";
+
+/** Resource types read `pulumi-nodejs:ovs-offload-lab:<Kind>`. */
+export const TYPE_MODULE = "ovs-offload-lab";
+
+/** `<project>/<stack>/<Kind>/<name>`: unique per resource and known at program time. */
+export function ownerOf(kind: string, name: string): string {
+  return `${pulumi.getProject()}/${pulumi.getStack()}/${kind}/${name}`;
+}
+
+/** Create found the object already there, made by someone else: refuse rather than take it over. */
+export function ownedElsewhere(what: string, name: string, host: string, owner: string | undefined): Error {
+  const by = owner ? `owned by ${owner}` : "not made by ovs-offload-lab";
+  return new Error(`${what} ${name} already exists on ${host} and is ${by}; remove it there, or import it under a different name, then run again`);
+}
+
+/** Inputs every resource has besides its own. */
+export interface Identity {
+  /** `<project>/<stack>/<type>/<name>`: who owns what this resource makes. */
+  owner: string;
+  providerVersion: string;
+}
+
+/** A 60-bit OpenFlow cookie for an owner, as a decimal string. */
+export function cookieFor(owner: string): string {
+  return BigInt(`0x${createHash("sha256").update(owner).digest("hex").slice(0, 15)}`).toString();
+}
+
+export interface Lifecycle<In extends Identity, Out extends In> {
+  schema: z.ZodType<In>;
+  /** Inputs whose change needs a new object (OVS cannot change them in place). */
+  replaceOn: readonly (keyof In & string)[];
+  /** Fixed names or ids: the old object must go before the new one can be made. */
+  deleteBeforeReplace: boolean;
+  create(inputs: In): Promise<{ id: string; outs: Out }>;
+  /** The object as it is now, or undefined when the host answered that it is gone. */
+  read(id: string, props: Out): Promise<Out | undefined>;
+  update(id: string, olds: Out, news: In): Promise<Out>;
+  delete(id: string, props: Out): Promise<void>;
+  /** Differences that are not input changes (e.g. flows that drifted); they cause an update. */
+  drift?(olds: Out): string[];
+}
+
+function stable(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stable).join(",")}]`;
+  if (value && typeof value === "object") {
+    return `{${Object.keys(value as object)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stable((value as Record<string, unknown>)[k])}`)
+      .join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function containsUnknown(value: unknown): boolean {
+  if (value === UNKNOWN) return true;
+  if (value && typeof value === "object") return Object.values(value).some(containsUnknown);
+  return false;
+}
+
+/** The input keys that differ between the old outputs and the new inputs. */
+export function changedKeys(inputKeys: readonly string[], olds: Record<string, unknown>, news: Record<string, unknown>): string[] {
+  return inputKeys.filter((k) => containsUnknown(news[k]) || stable(olds[k]) !== stable(news[k]));
+}
+
+export function dynamicProvider<In extends Identity, Out extends In>(kind: Lifecycle<In, Out>, inputKeys: readonly (keyof In & string)[]) {
+  return {
+    async check(_olds: unknown, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult> {
+      // __provider is the serialised provider itself; Pulumi puts it back.
+      const { __provider: _, ...own } = news;
+      const { inputs, failures } = checkInputs(kind.schema, own);
+      return failures.length ? { failures } : { inputs: inputs ?? (news as In) };
+    },
+    async diff(_id: string, olds: Out, news: In): Promise<pulumi.dynamic.DiffResult> {
+      const changed = changedKeys(inputKeys, olds as Record<string, unknown>, news as Record<string, unknown>);
+      const drifted = kind.drift?.(olds) ?? [];
+      const replaces = changed.filter((k) => (kind.replaceOn as readonly string[]).includes(k));
+      return {
+        changes: changed.length + drifted.length > 0,
+        replaces,
+        deleteBeforeReplace: replaces.length > 0 && kind.deleteBeforeReplace,
+      };
+    },
+    create: (inputs: In) => kind.create(inputs),
+    async read(id: string, props: Out): Promise<pulumi.dynamic.ReadResult> {
+      const now = await kind.read(id, props);
+      // An empty id tells the engine the object is gone (refresh drops it).
+      return now ? { id, props: now } : { id: "" };
+    },
+    async update(id: string, olds: Out, news: In): Promise<pulumi.dynamic.UpdateResult> {
+      return { outs: await kind.update(id, olds, news) };
+    },
+    delete: (id: string, props: Out) => kind.delete(id, props),
+  } satisfies Required<Omit<pulumi.dynamic.ResourceProvider, "configure">>;
+}

@@ -1,0 +1,13 @@
+// What provider/loader.ts loads in the provider process: each kind's lifecycle.
+import { bridgeProvider } from "./bridge.ts";
+import { flowSetProvider } from "./flow.ts";
+import type { Kind } from "./loader.ts";
+import { meterProvider } from "./meter.ts";
+import { portProvider } from "./port.ts";
+
+export const providers: Record<Kind, unknown> = {
+  Bridge: bridgeProvider,
+  Port: portProvider,
+  Meter: meterProvider,
+  FlowSet: flowSetProvider,
+};

@@ -1,0 +1,70 @@
+// Input validation shared by the resources: zod schemas are the single source
+// of the input types and of the messages a bad input gets in `check`.
+import { z } from "zod";
+
+/** What Pulumi's dynamic provider passes for a value not known yet (preview). */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+const IFNAME_MAX_BYTES = 15;
+
+/** A Linux interface (or OVS bridge/port) name: <= 15 bytes, no shell or path characters. */
+export const ifName = z
+  .string()
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, "must be letters, digits, '_', '.' or '-', not starting with '-' or '.'")
+  .refine((s) => Buffer.byteLength(s) <= IFNAME_MAX_BYTES, `must be at most ${IFNAME_MAX_BYTES} bytes (the kernel's IFNAMSIZ)`);
+
+/** A network namespace name (a file name under /run/netns). */
+export const netnsName = z
+  .string()
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/, "must be 1-64 letters, digits, '_', '.' or '-', not starting with '-' or '.'");
+
+/** An absolute path without '..' or odd characters. */
+export const absolutePath = z
+  .string()
+  .regex(/^(\/[A-Za-z0-9_.:+-]+)+\/?$|^\/$/, "must be an absolute path of letters, digits and _.:+-")
+  .refine((s) => !s.split("/").includes(".."), "must not contain '..'");
+
+export const hostSpec = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("local") }).strict(),
+  z.object({ kind: z.literal("netns"), netns: netnsName, ovsRundir: absolutePath.optional() }).strict(),
+]);
+
+/** OVS map column keys and values (external_ids, other_config, options). */
+const mapKey = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}$/, "keys must be letters, digits and _.:- (at most 128)");
+const mapValue = z
+  .string()
+  .max(1024)
+  .regex(/^[\x20-\x7e]*$/, "values must be printable ASCII without control characters")
+  .refine((v) => !/[{}",=]/.test(v), 'values must not contain { } " , or =');
+export const stringMap = z.record(mapKey, mapValue);
+
+export const ipv4 = z.ipv4({ message: "must be an IPv4 address" });
+
+/** A failure as Pulumi's check reports it. */
+export interface CheckFailure {
+  property: string;
+  reason: string;
+}
+
+function isUnknownAt(value: unknown, path: readonly PropertyKey[]): boolean {
+  let v: unknown = value;
+  for (const key of path) {
+    if (v === UNKNOWN) return true;
+    if (v === null || typeof v !== "object") return false;
+    v = (v as Record<PropertyKey, unknown>)[key];
+  }
+  return v === UNKNOWN;
+}
+
+/**
+ * Validates `news` with `schema`. Issues about values that are not known yet
+ * (preview) are left for the check that runs once they are known.
+ */
+export function checkInputs<T>(schema: z.ZodType<T>, news: unknown): { inputs: T | undefined; failures: CheckFailure[] } {
+  const parsed = schema.safeParse(news);
+  if (parsed.success) return { inputs: parsed.data, failures: [] };
+  const failures = parsed.error.issues
+    .filter((issue) => !isUnknownAt(news, issue.path))
+    .map((issue) => ({ property: issue.path.map(String).join(".") || "(inputs)", reason: issue.message }));
+  return { inputs: undefined, failures };
+}
