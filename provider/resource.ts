@@ -63,6 +63,11 @@ function stable(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** Outputs as Pulumi can carry them: no undefined members. */
+function plain<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
 function containsUnknown(value: unknown): boolean {
   if (value === UNKNOWN) return true;
   if (value && typeof value === "object") return Object.values(value).some(containsUnknown);
@@ -92,14 +97,17 @@ export function dynamicProvider<In extends Identity, Out extends In>(kind: Lifec
         deleteBeforeReplace: replaces.length > 0 && kind.deleteBeforeReplace,
       };
     },
-    create: (inputs: In) => kind.create(inputs),
+    async create(inputs: In): Promise<pulumi.dynamic.CreateResult> {
+      const { id, outs } = await kind.create(inputs);
+      return { id, outs: plain(outs) };
+    },
     async read(id: string, props: Out): Promise<pulumi.dynamic.ReadResult> {
       const now = await kind.read(id, props);
       // An empty id tells the engine the object is gone (refresh drops it).
-      return now ? { id, props: now } : { id: "" };
+      return now ? { id, props: plain(now) } : { id: "" };
     },
     async update(id: string, olds: Out, news: In): Promise<pulumi.dynamic.UpdateResult> {
-      return { outs: await kind.update(id, olds, news) };
+      return { outs: plain(await kind.update(id, olds, news)) };
     },
     delete: (id: string, props: Out) => kind.delete(id, props),
   } satisfies Required<Omit<pulumi.dynamic.ResourceProvider, "configure">>;
