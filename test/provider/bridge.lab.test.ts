@@ -1,5 +1,6 @@
 // Bridge and Port through the real engine on a lab host.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { bridgeProvider } from "../../provider/bridge.ts";
 import { exec } from "../../provider/host.ts";
 import { labDown, labUp } from "../../lab/lab.ts";
 import { labLayout } from "../../lab/layout.ts";
@@ -47,6 +48,23 @@ describe("Bridge", () => {
 
   test("bad input fails in check, naming the field", async () => {
     await expect(s.preview(bridge({ name: "a-very-long-bridge-name" }))).rejects.toThrow(/property name value \{a-very-long-bridge-name\} has a problem: must be at most 15 bytes/);
+  });
+
+  test("a bridge someone else made is refused, not taken over", async () => {
+    await vsctl("add-br", "theirs", "--", "set", "Bridge", "theirs", "datapath_type=netdev");
+    try {
+      await expect(s.up([...bridge(), { kind: "Bridge", name: "mine", args: { host, name: "theirs", datapathType: "netdev" } }])).rejects.toThrow(
+        /bridge theirs already exists on netns .* and is not made by ovs-offload-lab/,
+      );
+      expect(await vsctl("list-br")).toContain("theirs");
+    } finally {
+      await vsctl("del-br", "theirs");
+    }
+  });
+
+  test("reading from a host that does not answer is an error, never 'gone'", async () => {
+    const props = { host: { kind: "netns" as const, netns: `${lab.name}-missing` }, name: "br0", datapathType: "netdev" as const, protocols: [], otherConfig: {}, externalIds: {}, owner: "x", providerVersion: "x" };
+    await expect(bridgeProvider.read("br0", props)).rejects.toThrow(/on netns .*-missing: `ovs-vsctl .*` exited 1: Cannot open network namespace/);
   });
 
   test("destroy removes the bridge", async () => {

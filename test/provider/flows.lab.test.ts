@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { exec } from "../../provider/host.ts";
 import { labDown, labUp } from "../../lab/lab.ts";
 import { labLayout } from "../../lab/layout.ts";
-import { testLabName } from "../support/machine.ts";
+import { hostSnapshot, testLabName } from "../support/machine.ts";
 import { testStack, type TestStack } from "../support/stack.ts";
 
 const lab = labLayout(testLabName(), 2);
@@ -39,8 +39,10 @@ const seedFlows = (meterId = 7) => ({
 
 describe("ports, meters and flows", () => {
   let s: TestStack;
+  let before: Awaited<ReturnType<typeof hostSnapshot>>;
   beforeAll(async () => {
     await labUp(lab, () => {});
+    before = await hostSnapshot(host);
     s = await testStack("resources");
   });
   afterAll(async () => {
@@ -126,7 +128,7 @@ describe("ports, meters and flows", () => {
   });
 
   test("another stack on the same bridge: neither disturbs the other's flows; a clash is refused", async () => {
-    const other = await testStack("resources", "other");
+    const other = await testStack("resources", { stackName: "other" });
     try {
       const theirs = (match: string) => [{ kind: "FlowSet", name: "extra", args: { host, bridge: "br0", flows: [{ priority: 5, match, actions: "drop" }] } }];
       await other.up(theirs("in_port=2"));
@@ -144,8 +146,8 @@ describe("ports, meters and flows", () => {
     }
   });
 
-  test("destroy leaves no bridge, port, meter or flow", async () => {
+  test("destroy leaves the host as before: no bridge, port, meter, flow or external_ids left", async () => {
     await s.destroy();
-    expect(await vsctl("list-br")).toBe("br-phy");
+    expect(await hostSnapshot(host)).toEqual(before);
   });
 });

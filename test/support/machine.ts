@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
-import { exec } from "../../provider/host.ts";
+import { exec, type HostSpec } from "../../provider/host.ts";
 import { LAB_ROOT } from "../../lab/layout.ts";
 
 const local = { kind: "local" } as const;
@@ -45,5 +45,27 @@ export async function machineSnapshot() {
     links: links.map((l) => `${l.ifname} mtu ${l.mtu}`).sort(),
     processes: await labProcesses(),
     labFiles: existsSync(LAB_ROOT) ? await listFiles(LAB_ROOT) : "absent",
+  };
+}
+
+/** What a lab host looks like to OVS and the kernel, for before/after comparisons. */
+export async function hostSnapshot(host: HostSpec) {
+  const run = async (argv: string[]) => (await exec(host, argv)).stdout;
+  const bridges = (await run(["ovs-vsctl", "--timeout=5", "list-br"])).split("\n").filter(Boolean);
+  const flows: Record<string, string> = {};
+  const meters: Record<string, string> = {};
+  for (const br of bridges) {
+    flows[br] = await run(["ovs-ofctl", "-O", "OpenFlow14", "--no-stats", "dump-flows", br]);
+    meters[br] = await run(["ovs-ofctl", "-O", "OpenFlow13", "dump-meters", br]);
+  }
+  const links = JSON.parse(await run(["ip", "-j", "link", "show"])) as { ifname: string; mtu: number; operstate: string }[];
+  const addrs = JSON.parse(await run(["ip", "-j", "addr", "show"])) as { ifname: string; addr_info: { local: string; prefixlen: number }[] }[];
+  return {
+    ovs: await run(["ovs-vsctl", "--timeout=5", "show"]),
+    bridgeExternalIds: await run(["ovs-vsctl", "--timeout=5", "--columns=name,external_ids", "list", "Bridge"]),
+    flows,
+    meters,
+    links: links.map((l) => `${l.ifname} mtu ${l.mtu}`).sort(),
+    addrs: addrs.flatMap((a) => a.addr_info.map((i) => `${a.ifname} ${i.local}/${i.prefixlen}`)).sort(),
   };
 }

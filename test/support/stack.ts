@@ -1,12 +1,19 @@
 // A real Pulumi stack for a test: the fixture program (test/fixtures/<name>)
 // copied to a temporary folder with its own file backend, driven through the
 // Automation API (which runs the real CLI and language host).
-import { cp, mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readdir, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { automation } from "@pulumi/pulumi";
 
 const REPO = join(import.meta.dirname, "../..");
+
+/** Points the test program's @ovs-offload-lab/provider at `providerDir` (an upgrade, say). */
+export async function linkProvider(dir: string, providerDir: string): Promise<void> {
+  const link = join(dir, "program", "node_modules", "@ovs-offload-lab", "provider");
+  await rm(link, { force: true });
+  await symlink(providerDir, link);
+}
 
 export interface TestStack {
   dir: string;
@@ -20,11 +27,29 @@ export interface TestStack {
   dispose(): Promise<void>;
 }
 
-export async function testStack(fixture: string, stackName = "test", env: Record<string, string> = {}): Promise<TestStack> {
+export interface TestStackOptions {
+  stackName?: string;
+  /** Environment of the Pulumi CLI (and so of the provider processes). */
+  env?: Record<string, string>;
+  /** A folder to serve as @ovs-offload-lab/provider instead of provider/ (see linkProvider). */
+  provider?: string;
+}
+
+export async function testStack(fixture: string, options: TestStackOptions = {}): Promise<TestStack> {
+  const { stackName = "test", env = {} } = options;
   const dir = await mkdtemp(join(tmpdir(), `ool-${fixture}-`));
   const program = join(dir, "program");
   await cp(join(REPO, "test/fixtures", fixture), program, { recursive: true });
-  await symlink(join(REPO, "node_modules"), join(program, "node_modules"));
+  if (options.provider) {
+    // Packages one by one, so that the provider link can be switched later.
+    await mkdir(join(program, "node_modules", "@ovs-offload-lab"), { recursive: true });
+    for (const entry of await readdir(join(REPO, "node_modules"))) {
+      if (entry !== "@ovs-offload-lab") await symlink(join(REPO, "node_modules", entry), join(program, "node_modules", entry));
+    }
+    await linkProvider(dir, options.provider);
+  } else {
+    await symlink(join(REPO, "node_modules"), join(program, "node_modules"));
+  }
   await mkdir(join(dir, "state"));
   const stack = await automation.LocalWorkspace.createOrSelectStack(
     { stackName, workDir: program },
