@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { exec, hostLabel, type HostSpec } from "./host.ts";
 import { lazyProvider } from "./loader.ts";
-import { findClause, mapSettings, mapUpdate, OWNER_KEY, parseFinds, vsctl, asList, asMap, optional } from "./ovs/vsctl.ts";
+import { asList, asMap, findClause, managedKeys, mapSettings, mapUpdate, optional, OWNER_KEY, parseFinds, vsctl } from "./ovs/vsctl.ts";
 import { dynamicProvider, ownedElsewhere, ownerOf, PROVIDER_VERSION, TYPE_MODULE, type Identity } from "./resource.ts";
 import { hostSpec, ifName, stringMap } from "./schema.ts";
 
@@ -87,7 +87,6 @@ async function readBridge(b: BridgeInputs): Promise<{ outs: BridgeOutputs; owner
   const [rows] = parseFinds((await exec(b.host, readBridgeArgv(b.name))).stdout);
   const row = rows[0];
   if (!row) return undefined;
-  const pick = (m: Record<string, string>, keys: Record<string, string>) => Object.fromEntries(Object.keys(keys).filter((k) => k in m).map((k) => [k, m[k]]));
   const externalIds = asMap(row.external_ids);
   return {
     owner: externalIds[OWNER_KEY],
@@ -96,8 +95,8 @@ async function readBridge(b: BridgeInputs): Promise<{ outs: BridgeOutputs; owner
       datapathType: (String(row.datapath_type) || "system") as BridgeInputs["datapathType"],
       failMode: optional<string>(row.fail_mode) as BridgeInputs["failMode"],
       protocols: asList(row.protocols),
-      otherConfig: pick(asMap(row.other_config), b.otherConfig),
-      externalIds: pick(externalIds, b.externalIds),
+      otherConfig: managedKeys(asMap(row.other_config), b.otherConfig),
+      externalIds: managedKeys(externalIds, b.externalIds),
     },
   };
 }

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { exec, hostLabel, type HostSpec } from "./host.ts";
 import { lazyProvider } from "./loader.ts";
-import { asMap, findClause, mapSettings, mapUpdate, optional, OWNER_KEY, parseFinds, vsctl, type Clause } from "./ovs/vsctl.ts";
+import { asMap, findClause, managedKeys, mapSettings, mapUpdate, optional, OWNER_KEY, parseFinds, vsctl, type Clause } from "./ovs/vsctl.ts";
 import { dynamicProvider, ownedElsewhere, ownerOf, PROVIDER_VERSION, TYPE_MODULE, type Identity } from "./resource.ts";
 import { hostSpec, ifName, stringMap } from "./schema.ts";
 
@@ -114,7 +114,6 @@ async function readPort(p: PortInputs): Promise<PortState | undefined> {
   const port = ports[0];
   const iface = interfaces[0];
   if (!port || !iface) return undefined;
-  const pick = (m: Record<string, string>, keys: Record<string, string>) => Object.fromEntries(Object.keys(keys).filter((k) => k in m).map((k) => [k, m[k]]));
   const ofport = optional<number>(iface.ofport);
   return {
     onBridge: (bridges[0]?.ports as string[] | undefined)?.includes(String(port._uuid)) ?? false,
@@ -127,7 +126,7 @@ async function readPort(p: PortInputs): Promise<PortState | undefined> {
       options: asMap(iface.options),
       ofportRequest: optional<number>(iface.ofport_request),
       mtuRequest: optional<number>(iface.mtu_request),
-      externalIds: pick(asMap(iface.external_ids), p.externalIds),
+      externalIds: managedKeys(asMap(iface.external_ids), p.externalIds),
       ofport: ofport ?? -1,
     },
   };

@@ -4,10 +4,12 @@ import { flowSetProvider } from "./flow.ts";
 import type { Kind } from "./loader.ts";
 import { meterProvider } from "./meter.ts";
 import { portProvider } from "./port.ts";
+import { vfBindingProvider } from "./vf-binding.ts";
 
 export const providers: Record<Kind, unknown> = {
   Bridge: bridgeProvider,
   Port: portProvider,
   Meter: meterProvider,
   FlowSet: flowSetProvider,
+  VfBinding: vfBindingProvider,
 };

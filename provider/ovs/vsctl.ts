@@ -31,6 +31,11 @@ export function mapUpdate(table: string, record: string, column: string, old: Re
   return clauses;
 }
 
+/** The entries of a map column for the keys a resource manages (those in `managed`). */
+export function managedKeys(column: Record<string, string>, managed: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.keys(managed).filter((k) => k in column).map((k) => [k, column[k]]));
+}
+
 export function findClause(table: string, columns: string[], condition: string): Clause {
   return [`--columns=${columns.join(",")}`, "find", table, condition];
 }
