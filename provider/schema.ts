@@ -38,7 +38,9 @@ const mapValue = z
   .refine((v) => !/[{}",=]/.test(v), 'values must not contain { } " , or =');
 export const stringMap = z.record(mapKey, mapValue);
 
-export const ipv4 = z.ipv4({ message: "must be an IPv4 address" });
+export const ipAddress = z.union([z.ipv4(), z.ipv6()], { message: "must be an IPv4 or IPv6 address" });
+export const cidr = z.union([z.cidrv4(), z.cidrv6()], { message: "must be an address with a prefix length, e.g. 198.51.100.1/24" });
+export const mac = z.string().regex(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/, "must be a MAC address like 02:00:00:00:00:01 (lowercase hex)");
 
 /** A failure as Pulumi's check reports it. */
 export interface CheckFailure {

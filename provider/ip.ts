@@ -1,0 +1,88 @@
+// iproute2 on a host: JSON output (`ip -j`) parsed in one place, and the
+// namespace lookups the netns resources share.
+//
+// Namespace commands run on the machine with `ip -n`, never inside a lab
+// host's namespace: `ip netns exec` gives its command a private mount
+// namespace, so an `ip netns add` run in there would vanish with it.
+import { CommandError, exec, type ExecOptions, type HostSpec } from "./host.ts";
+
+export interface IpLink {
+  ifname: string;
+  address?: string;
+  mtu: number;
+  flags: string[];
+}
+
+/** The machine a host is on: a lab host's namespace is on this one. */
+function machineOf(host: HostSpec): HostSpec {
+  return host.kind === "netns" ? { kind: "local" } : host;
+}
+
+/**
+ * Runs `ip` in namespace `netns` of the host's machine; undefined means the
+ * host's own namespace.
+ */
+export function ipExec(host: HostSpec, netns: string | undefined, args: string[], options?: ExecOptions) {
+  const ns = netns ?? (host.kind === "netns" ? host.netns : undefined);
+  return exec(machineOf(host), ["ip", ...(ns ? ["-n", ns] : []), ...args], options);
+}
+
+export async function netnsNames(host: HostSpec): Promise<string[]> {
+  const { stdout } = await exec(machineOf(host), ["ip", "-j", "netns", "list"]);
+  return (JSON.parse(stdout || "[]") as { name: string }[]).map((n) => n.name);
+}
+
+export async function addNetns(host: HostSpec, name: string): Promise<void> {
+  await exec(machineOf(host), ["ip", "netns", "add", name]);
+  await ipExec(host, name, ["link", "set", "lo", "up"]);
+}
+
+export async function deleteNetns(host: HostSpec, name: string): Promise<void> {
+  await exec(machineOf(host), ["ip", "netns", "del", name]);
+}
+
+/** A link by name (or altname) in a namespace (undefined: the host's own), or undefined when it is not there. */
+export async function linkIn(host: HostSpec, netns: string | undefined, name: string): Promise<IpLink | undefined> {
+  try {
+    const { stdout } = await ipExec(host, netns, ["-j", "link", "show", "dev", name]);
+    return (JSON.parse(stdout) as IpLink[])[0];
+  } catch (err) {
+    // "Device does not exist" (exit 1); a missing namespace or host (exit 255) is not an answer.
+    if (err instanceof CommandError && err.exitCode === 1) return undefined;
+    throw err;
+  }
+}
+
+/** `ip -j` output of a command in a namespace, parsed. */
+export async function ipJson<T>(host: HostSpec, netns: string | undefined, args: string[]): Promise<T[]> {
+  return JSON.parse((await ipExec(host, netns, ["-j", ...args])).stdout || "[]") as T[];
+}
+
+/** Runs `ip` commands, one a line, in one process. */
+export async function ipBatch(host: HostSpec, netns: string | undefined, lines: string[]): Promise<void> {
+  if (lines.length) await ipExec(host, netns, ["-batch", "-"], { stdin: lines.join("\n") + "\n" });
+}
+
+/**
+ * Where a link is now: "" for the host's own namespace, a namespace name, or
+ * undefined when it is in none of them. Found by an altname, which follows a
+ * link into any namespace.
+ */
+export async function whereIs(host: HostSpec, altname: string): Promise<string | undefined> {
+  if (await linkIn(host, undefined, altname)) return "";
+  for (const netns of await netnsNames(host)) {
+    try {
+      if (await linkIn(host, netns, altname)) return netns;
+    } catch (err) {
+      // A namespace being made or deleted right now cannot be entered; it holds nothing of ours.
+      if (!(err instanceof CommandError && /setting the network namespace .* failed/.test(err.stderr))) throw err;
+    }
+  }
+  return undefined;
+}
+
+/** The argument of `ip link set … netns` that means "back to this host's own namespace". */
+export function hostNetns(host: HostSpec): string {
+  // PID 1 lives in a machine's root namespace; a lab host is a named namespace.
+  return host.kind === "netns" ? host.netns : "1";
+}

@@ -1,0 +1,85 @@
+// Veth: a veth pair (`ip link add … type veth peer name …`). Each end gets an
+// altname derived from the owner, so the pair is found (and deleted) in
+// whatever namespace NetnsLink moved an end to.
+import { createHash } from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { hostLabel, type HostSpec } from "./host.ts";
+import { ipBatch, ipExec, linkIn, whereIs } from "./ip.ts";
+import { lazyProvider } from "./loader.ts";
+import { dynamicProvider, ownerOf, PROVIDER_VERSION, TYPE_MODULE, type Identity } from "./resource.ts";
+import { hostSpec, ifName } from "./schema.ts";
+
+export interface VethArgs {
+  /** The machine. Replaces. */
+  host: pulumi.Input<HostSpec>;
+  /** One end's name (<= 15 bytes). Replaces. */
+  name: pulumi.Input<string>;
+  /** The other end's name. Replaces. */
+  peerName: pulumi.Input<string>;
+  /** MTU of both ends. Default: the kernel's (1500). Replaces. */
+  mtu?: pulumi.Input<number>;
+}
+
+export interface VethInputs extends Identity {
+  host: HostSpec;
+  name: string;
+  peerName: string;
+  mtu?: number;
+}
+
+export const vethSchema = z
+  .object({ host: hostSpec, name: ifName, peerName: ifName, mtu: z.number().int().min(68).max(65535).optional(), owner: z.string().min(1), providerVersion: z.string() })
+  .strict()
+  .refine((v) => v.name !== v.peerName, { message: "must differ from name", path: ["peerName"] });
+
+/** The altname of one end: unique per owner and end, valid as an altname (< 128 bytes). */
+export function vethAltname(owner: string, end: "a" | "b"): string {
+  return `ool-veth-${createHash("sha256").update(owner).digest("hex").slice(0, 16)}-${end}`;
+}
+
+export const vethProvider = dynamicProvider<VethInputs, VethInputs>(
+  {
+    schema: vethSchema,
+    replaceOn: ["host", "name", "peerName", "mtu"],
+    deleteBeforeReplace: true,
+    async create(v) {
+      const alt = vethAltname(v.owner, "a");
+      if ((await whereIs(v.host, alt)) === undefined) {
+        for (const end of [v.name, v.peerName]) {
+          if (await linkIn(v.host, undefined, end)) throw new Error(`link ${end} already exists on ${hostLabel(v.host)}; delete it or choose another name`);
+        }
+        await ipExec(v.host, undefined, ["link", "add", v.name, ...(v.mtu ? ["mtu", String(v.mtu)] : []), "type", "veth", "peer", "name", v.peerName]);
+        await ipBatch(v.host, undefined, [
+          `link property add dev ${v.name} altname ${alt}`,
+          `link property add dev ${v.peerName} altname ${vethAltname(v.owner, "b")}`,
+          `link set ${v.name} up`,
+          `link set ${v.peerName} up`,
+        ]);
+      }
+      return { id: v.name, outs: v };
+    },
+    async read(_id, props) {
+      return (await whereIs(props.host, vethAltname(props.owner, "a"))) === undefined ? undefined : props;
+    },
+    async update(_id, _olds, news) {
+      return news;
+    },
+    async delete(_id, props) {
+      const alt = vethAltname(props.owner, "a");
+      const netns = await whereIs(props.host, alt);
+      if (netns !== undefined) await ipExec(props.host, netns || undefined, ["link", "del", "dev", alt]);
+    },
+  },
+  ["host", "name", "peerName", "mtu", "owner", "providerVersion"],
+);
+
+/** A veth pair; move an end into a namespace with NetnsLink. */
+export class Veth extends pulumi.dynamic.Resource {
+  declare readonly name: pulumi.Output<string>;
+  declare readonly peerName: pulumi.Output<string>;
+
+  constructor(name: string, args: VethArgs, opts?: pulumi.CustomResourceOptions) {
+    super(lazyProvider("Veth"), name, { ...args, owner: ownerOf("Veth", name), providerVersion: PROVIDER_VERSION }, opts, TYPE_MODULE, "Veth");
+  }
+}
