@@ -2,6 +2,10 @@
 // A HostSpec is plain data so resources can carry it into a serialised
 // dynamic provider and resolve it inside each call.
 import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 /** How to reach a machine. */
 export type HostSpec =
@@ -12,7 +16,15 @@ export type HostSpec =
    * directory of the Open vSwitch that serves the namespace (OVS_RUNDIR), when
    * it is not the system one.
    */
-  | { kind: "netns"; netns: string; ovsRundir?: string };
+  | { kind: "netns"; netns: string; ovsRundir?: string }
+  /**
+   * A machine over SSH. Authentication is by the SSH agent (SSH_AUTH_SOCK of
+   * the Pulumi process) or `identityFile`, a key file's path: no secret is
+   * ever an input. The server is verified against `hostKey` (its public key,
+   * "ssh-ed25519 AAAA…") or else the user's known_hosts. `netns` and
+   * `ovsRundir` reach a lab host on that machine.
+   */
+  | { kind: "ssh"; address: string; port?: number; user: string; identityFile?: string; hostKey?: string; netns?: string; ovsRundir?: string };
 
 export interface ExecOptions {
   /** Fed to the command's standard input. */
@@ -50,7 +62,52 @@ export class CommandError extends Error {
 
 /** A short name for the host, for messages. */
 export function hostLabel(host: HostSpec): string {
-  return host.kind === "local" ? "localhost" : `netns ${host.netns}`;
+  if (host.kind === "local") return "localhost";
+  if (host.kind === "netns") return `netns ${host.netns}`;
+  return `ssh ${host.user}@${host.address}:${host.port ?? 22}${host.netns ? ` netns ${host.netns}` : ""}`;
+}
+
+/**
+ * The host that runs commands on `host`'s machine, in network namespace
+ * `netns` (the machine's root namespace when undefined). A lab host is a
+ * namespace of this machine, so its machine is this one.
+ */
+export function onMachine(host: HostSpec, netns?: string): HostSpec {
+  if (host.kind === "ssh") return { ...host, netns, ovsRundir: undefined };
+  return netns === undefined ? { kind: "local" } : { kind: "netns", netns };
+}
+
+/** Seconds to wait for an SSH connection; an idle shared connection lives this long too. */
+const SSH_CONNECT_TIMEOUT_S = 10;
+const SSH_PERSIST_S = 60;
+
+/**
+ * ssh options: one shared connection per host (ControlMaster), so a stack does
+ * not pay a handshake per command; strict host key checking; never a prompt.
+ */
+function sshOptions(host: Extract<HostSpec, { kind: "ssh" }>): string[] {
+  const dir = join(tmpdir(), `ool-ssh-${process.getuid?.() ?? 0}`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const port = host.port ?? 22;
+  // One shared connection per destination *and* credentials: a connection
+  // made with one host key or identity must never serve a spec with another.
+  const id = createHash("sha256").update(JSON.stringify([host.user, host.address, port, host.hostKey ?? "", host.identityFile ?? ""])).digest("hex").slice(0, 24);
+  const options = [
+    "-o", "BatchMode=yes",
+    "-o", `ConnectTimeout=${SSH_CONNECT_TIMEOUT_S}`,
+    "-o", "StrictHostKeyChecking=yes",
+    "-o", "ControlMaster=auto",
+    "-o", `ControlPath=${join(dir, id)}`,
+    "-o", `ControlPersist=${SSH_PERSIST_S}`,
+    "-p", String(port),
+  ];
+  if (host.hostKey) {
+    const knownHosts = join(dir, `${id}.known_hosts`);
+    writeFileSync(knownHosts, `[${host.address}]:${port} ${host.hostKey}\n`, { mode: 0o600 });
+    options.push("-o", `UserKnownHostsFile=${knownHosts}`, "-o", "GlobalKnownHostsFile=/dev/null");
+  }
+  if (host.identityFile) options.push("-o", "IdentitiesOnly=yes", "-i", host.identityFile);
+  return options;
 }
 
 /**
@@ -59,6 +116,11 @@ export function hostLabel(host: HostSpec): string {
  */
 export function commandFor(host: HostSpec, argv: readonly string[]): { argv: string[]; env: Record<string, string> } {
   if (host.kind === "local") return { argv: [...argv], env: {} };
+  if (host.kind === "ssh") {
+    // ssh passes one command line to the remote shell: the only place argv is quoted.
+    const remote = [...(host.netns ? ["ip", "netns", "exec", host.netns] : []), ...(host.ovsRundir ? ["env", `OVS_RUNDIR=${host.ovsRundir}`] : []), ...argv];
+    return { argv: ["ssh", ...sshOptions(host), `${host.user}@${host.address}`, "--", shellQuote(remote)], env: {} };
+  }
   // `ip netns exec` keeps the environment, so OVS_RUNDIR reaches the OVS tools.
   return { argv: ["ip", "netns", "exec", host.netns, ...argv], env: host.ovsRundir ? { OVS_RUNDIR: host.ovsRundir } : {} };
 }

@@ -4,7 +4,7 @@
 // Namespace commands run on the machine with `ip -n`, never inside a lab
 // host's namespace: `ip netns exec` gives its command a private mount
 // namespace, so an `ip netns add` run in there would vanish with it.
-import { CommandError, exec, type ExecOptions, type HostSpec } from "./host.ts";
+import { CommandError, exec, onMachine, type ExecOptions, type HostSpec } from "./host.ts";
 
 export interface IpLink {
   ifname: string;
@@ -13,9 +13,9 @@ export interface IpLink {
   flags: string[];
 }
 
-/** The machine a host is on: a lab host's namespace is on this one. */
-function machineOf(host: HostSpec): HostSpec {
-  return host.kind === "netns" ? { kind: "local" } : host;
+/** The host's own namespace, when it is a named one. */
+function ownNetns(host: HostSpec): string | undefined {
+  return host.kind === "local" ? undefined : host.netns;
 }
 
 /**
@@ -23,22 +23,22 @@ function machineOf(host: HostSpec): HostSpec {
  * host's own namespace.
  */
 export function ipExec(host: HostSpec, netns: string | undefined, args: string[], options?: ExecOptions) {
-  const ns = netns ?? (host.kind === "netns" ? host.netns : undefined);
-  return exec(machineOf(host), ["ip", ...(ns ? ["-n", ns] : []), ...args], options);
+  const ns = netns ?? ownNetns(host);
+  return exec(onMachine(host), ["ip", ...(ns ? ["-n", ns] : []), ...args], options);
 }
 
 export async function netnsNames(host: HostSpec): Promise<string[]> {
-  const { stdout } = await exec(machineOf(host), ["ip", "-j", "netns", "list"]);
+  const { stdout } = await exec(onMachine(host), ["ip", "-j", "netns", "list"]);
   return (JSON.parse(stdout || "[]") as { name: string }[]).map((n) => n.name);
 }
 
 export async function addNetns(host: HostSpec, name: string): Promise<void> {
-  await exec(machineOf(host), ["ip", "netns", "add", name]);
+  await exec(onMachine(host), ["ip", "netns", "add", name]);
   await ipExec(host, name, ["link", "set", "lo", "up"]);
 }
 
 export async function deleteNetns(host: HostSpec, name: string): Promise<void> {
-  await exec(machineOf(host), ["ip", "netns", "del", name]);
+  await exec(onMachine(host), ["ip", "netns", "del", name]);
 }
 
 /** A link by name (or altname) in a namespace (undefined: the host's own), or undefined when it is not there. */
@@ -84,5 +84,5 @@ export async function whereIs(host: HostSpec, altname: string): Promise<string |
 /** The argument of `ip link set … netns` that means "back to this host's own namespace". */
 export function hostNetns(host: HostSpec): string {
   // PID 1 lives in a machine's root namespace; a lab host is a named namespace.
-  return host.kind === "netns" ? host.netns : "1";
+  return ownNetns(host) ?? "1";
 }

@@ -27,6 +27,21 @@ export const absolutePath = z
 export const hostSpec = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("local") }).strict(),
   z.object({ kind: z.literal("netns"), netns: netnsName, ovsRundir: absolutePath.optional() }).strict(),
+  z
+    .object({
+      kind: z.literal("ssh"),
+      address: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.:-]{0,252}$/, "must be a host name or an IP address"),
+      port: z.number().int().min(1).max(65535).optional(),
+      user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a user name: lowercase letters, digits, '_' or '-'"),
+      identityFile: absolutePath.optional(),
+      hostKey: z
+        .string()
+        .regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}$/, 'must be a public host key: "<type> <base64>", e.g. from ssh-keyscan')
+        .optional(),
+      netns: netnsName.optional(),
+      ovsRundir: absolutePath.optional(),
+    })
+    .strict(),
 ]);
 
 /** OVS map column keys and values (external_ids, other_config, options). */
@@ -40,6 +55,8 @@ export const stringMap = z.record(mapKey, mapValue);
 
 export const ipAddress = z.union([z.ipv4(), z.ipv6()], { message: "must be an IPv4 or IPv6 address" });
 export const cidr = z.union([z.cidrv4(), z.cidrv6()], { message: "must be an address with a prefix length, e.g. 198.51.100.1/24" });
+/** A PCI address as sysfs spells it. */
+export const pciAddress = z.string().regex(/^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/, "must be a PCI address like 0000:04:08.0 (lowercase hex)");
 export const mac = z.string().regex(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/, "must be a MAC address like 02:00:00:00:00:01 (lowercase hex)");
 
 /** A failure as Pulumi's check reports it. */

@@ -7,7 +7,7 @@ import { type HostSpec } from "./host.ts";
 import { lazyProvider } from "./loader.ts";
 import { bind, currentDriver, deviceExists, netdevs, type PciDevice } from "./pci.ts";
 import { dynamicProvider, ownerOf, PROVIDER_VERSION, TYPE_MODULE, type Identity } from "./resource.ts";
-import { absolutePath, hostSpec } from "./schema.ts";
+import { absolutePath, hostSpec, pciAddress } from "./schema.ts";
 
 export interface VfBindingArgs {
   /** The machine with the NIC. Replaces. */
@@ -37,7 +37,7 @@ export interface VfBindingOutputs extends VfBindingInputs {
 export const vfBindingSchema = z
   .object({
     host: hostSpec,
-    pciAddress: z.string().regex(/^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/, "must be a PCI address like 0000:04:08.0 (lowercase hex)"),
+    pciAddress,
     driver: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, "must be a driver name: lowercase letters, digits, '_' or '-'"),
     sysfsRoot: absolutePath.default("/sys"),
     owner: z.string().min(1),
