@@ -7,8 +7,9 @@ ENV := scripts/env
 setup:
 	@scripts/setup
 
+# make demo [SCENARIO=meter]: every scenario stack (or one scenario's two) on the lab.
 demo: setup
-	@$(ENV) scripts/demo
+	@$(ENV) node runner/cli.ts demo $(if $(SCENARIO),--scenario $(SCENARIO))
 
 test: setup
 	@$(ENV) vitest run

@@ -63,7 +63,8 @@ export async function labUp(lab: Lab, say: Say): Promise<void> {
     for (const vf of host.vfs.filter((v) => !links.has(v.representor))) {
       rootLines.push(`link add ${vf.representor} netns ${host.netns} type veth peer name ${vf.parked} netns ${lab.fabricNetns}`);
       fabricLines.push(`link property add dev ${vf.parked} altname ${vf.altname}`);
-      lines.push(`link set ${vf.representor} up`);
+      // A port of OVS has no addresses: no IPv6 link-local appearing once the VF comes up.
+      lines.push(`link set ${vf.representor} addrgenmode none up`);
     }
     hostLines.set(host, lines);
   }

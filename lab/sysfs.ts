@@ -139,6 +139,10 @@ export class SysfsEmulator {
 
   private async attach(host: LabHost, vf: Vf, driver: Driver): Promise<void> {
     if (isNetdevDriver(driver)) {
+      // A veth leaves TCP checksums to the receiver, but the representor's
+      // receiver is OVS's userspace datapath, which forwards them unfinished
+      // into the tunnel: the VF computes its checksums, as a real NIC's VF does.
+      await exec({ kind: "netns", netns: this.lab.fabricNetns }, ["ethtool", "-K", vf.parked, "tx", "off"]);
       await exec({ kind: "local" }, ["ip", "-n", this.lab.fabricNetns, "link", "set", "dev", vf.parked, "netns", host.netns, "name", vf.netdev]);
       await mkdir(join(deviceDir(host, vf), "net", vf.netdev), { recursive: true });
     }

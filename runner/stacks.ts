@@ -1,0 +1,77 @@
+// The project's stacks, driven through Pulumi's Automation API (which runs the
+// real CLI): up, outputs, destroy, and the demo's up -> verify -> destroy.
+import { join } from "node:path";
+import { automation } from "@pulumi/pulumi";
+import { SCENARIOS, VARIANTS } from "../stacks/config.ts";
+import type { ScenarioOutputs } from "../stacks/expectations.ts";
+import { verify, type CheckResult } from "./verify.ts";
+
+export const REPO = join(import.meta.dirname, "..");
+export const STACK_NAMES = SCENARIOS.flatMap((s) => VARIANTS.map((v) => `${s}-${v}`));
+
+export interface ProjectOptions {
+  /** The project folder (default: this repository). */
+  workDir?: string;
+  /** Environment of the Pulumi CLI, on top of this process's. */
+  envVars?: Record<string, string>;
+}
+
+export function selectStack(name: string, options: ProjectOptions = {}): Promise<automation.Stack> {
+  return automation.LocalWorkspace.createOrSelectStack({ stackName: name, workDir: options.workDir ?? REPO }, { envVars: options.envVars });
+}
+
+export async function scenarioOutputs(stack: automation.Stack): Promise<ScenarioOutputs> {
+  const outputs = await stack.outputs();
+  if (!outputs.expectations) throw new Error(`stack ${stack.name} is not up (no outputs): run pulumi up first`);
+  return Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.value])) as unknown as ScenarioOutputs;
+}
+
+export interface StackRun {
+  stack: string;
+  upSeconds?: number;
+  verify?: CheckResult[];
+  verifySeconds?: number;
+  destroySeconds?: number;
+  error?: string;
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const start = performance.now();
+  const value = await fn();
+  return [value, (performance.now() - start) / 1000];
+}
+
+/** up -> verify -> destroy; destroy runs also when up or verify failed. */
+export async function runStack(name: string, say: (line: string) => void, options: ProjectOptions = {}): Promise<StackRun> {
+  const run: StackRun = { stack: name };
+  const stack = await selectStack(name, options);
+  try {
+    say(`${name}: pulumi up`);
+    [, run.upSeconds] = await timed(() => stack.up());
+    say(`${name}: verify`);
+    [run.verify, run.verifySeconds] = await timed(async () => verify(await scenarioOutputs(stack), (l) => say(`${name}:   ${l}`)));
+  } catch (e) {
+    run.error = (e as Error).message;
+    say(`${name}: FAILED: ${run.error}`);
+  } finally {
+    say(`${name}: pulumi destroy`);
+    try {
+      [, run.destroySeconds] = await timed(() => stack.destroy());
+    } catch (e) {
+      run.error = `${run.error ? `${run.error}; ` : ""}destroy: ${(e as Error).message}`;
+      say(`${name}: destroy FAILED: ${(e as Error).message}`);
+    }
+  }
+  return run;
+}
+
+/** The demo's summary: one row per stack. */
+export function summaryTable(runs: StackRun[]): string {
+  const s = (n?: number) => (n === undefined ? "-" : `${n.toFixed(1)} s`);
+  const rows = runs.map((r) => {
+    const checks = r.verify ? `${r.verify.filter((c) => c.ok).length}/${r.verify.length}` : "-";
+    const ok = !r.error && r.verify?.every((c) => c.ok);
+    return `| ${r.stack} | ${s(r.upSeconds)} | ${checks} | ${s(r.verifySeconds)} | ${s(r.destroySeconds)} | ${ok ? "ok" : "FAILED"} |`;
+  });
+  return ["| stack | up | checks passed | verify | destroy | result |", "|---|---|---|---|---|---|", ...rows].join("\n");
+}

@@ -1,0 +1,95 @@
+// Traffic between endpoints: ping and iperf3, run inside the endpoints'
+// namespaces. Every command is bounded in time; every server is started with
+// a pidfile and stopped by its pid.
+import { randomBytes } from "node:crypto";
+import { CommandError, exec, type HostSpec } from "../provider/host.ts";
+import type { Endpoint } from "../stacks/expectations.ts";
+
+const IPERF_PORT = 5201;
+const CONNECT_TIMEOUT_MS = 3000;
+
+export interface PingResult {
+  transmitted: number;
+  received: number;
+  /** min/avg/max/mdev in ms, when any answer came. */
+  rttMs?: { min: number; avg: number; max: number; mdev: number };
+}
+
+/** Parses ping's summary lines. */
+export function parsePing(output: string): PingResult {
+  const counts = /(\d+) packets transmitted, (\d+) (?:packets )?received/.exec(output);
+  if (!counts) throw new Error(`no ping summary in: ${output.trim().slice(-200)}`);
+  const rtt = /= ([\d.]+)\/([\d.]+)\/([\d.]+)\/([\d.]+) ms/.exec(output);
+  return {
+    transmitted: Number(counts[1]),
+    received: Number(counts[2]),
+    rttMs: rtt ? { min: Number(rtt[1]), avg: Number(rtt[2]), max: Number(rtt[3]), mdev: Number(rtt[4]) } : undefined,
+  };
+}
+
+/** `count` echo requests from `from` to `to`; no answer is a result, not an error. */
+export async function ping(from: Endpoint, to: string, count = 3): Promise<PingResult> {
+  const argv = ["ping", "-n", "-q", "-c", String(count), "-i", "0.2", "-W", "2", to];
+  const r = await exec(from.exec, argv, { timeoutMs: (count * 0.2 + 5) * 1000 }).catch((e: unknown) => {
+    // ping exits 1 when no answer came, after its summary.
+    if (e instanceof CommandError && /packets transmitted/.test(e.stdout)) return e;
+    throw e;
+  });
+  return parsePing(r.stdout);
+}
+
+/** Polls `probe` until it is true, for at most `ms`. */
+async function until(probe: () => Promise<boolean>, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await probe()) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+
+/** Runs `fn` while an iperf3 server listens on `at`'s address; the server is stopped by its pid afterwards. */
+export async function withIperfServer<T>(at: Endpoint, fn: () => Promise<T>): Promise<T> {
+  const pidfile = `/tmp/ool-iperf3-${randomBytes(6).toString("hex")}.pid`;
+  await exec(at.exec, ["iperf3", "--server", "--bind", at.address, "--port", String(IPERF_PORT), "--daemon", "--pidfile", pidfile]);
+  try {
+    const listening = () => exec(at.exec, ["ss", "-Hltn", `sport = :${IPERF_PORT}`]).then((r) => r.stdout.trim() !== "");
+    if (!(await until(listening, 5000))) throw new Error(`iperf3 did not listen on ${at.address}:${IPERF_PORT} within 5 s`);
+    return await fn();
+  } finally {
+    await stopByPidfile(at.exec, pidfile);
+  }
+}
+
+async function stopByPidfile(host: HostSpec, pidfile: string): Promise<void> {
+  const pid = await exec(host, ["cat", pidfile]).then((r) => r.stdout.trim(), () => "");
+  if (/^\d+$/.test(pid)) await exec(host, ["kill", pid]).catch(() => undefined);
+  await exec(host, ["rm", "-f", pidfile]);
+}
+
+export interface IperfResult {
+  /** What the receiver got, in bit/s. */
+  receivedBps: number;
+  /** The raw `iperf3 -J` report. */
+  report: unknown;
+}
+
+/** Reads a client's `iperf3 -J` report. */
+export function parseIperf(json: string): IperfResult {
+  const report = JSON.parse(json) as { error?: string; end?: { sum_received?: { bits_per_second: number } } };
+  if (report.error) throw new Error(`iperf3: ${report.error}`);
+  const bps = report.end?.sum_received?.bits_per_second;
+  if (bps === undefined) throw new Error("iperf3 report without end.sum_received");
+  return { receivedBps: bps, report };
+}
+
+/** One iperf3 TCP run from `from` to a server at `to` (see withIperfServer). */
+export async function iperf(from: Endpoint, to: Endpoint, seconds: number, streams = 1): Promise<IperfResult> {
+  const argv = ["iperf3", "--client", to.address, "--port", String(IPERF_PORT), "--time", String(seconds), "--parallel", String(streams), "--json", "--connect-timeout", String(CONNECT_TIMEOUT_MS)];
+  const r = await exec(from.exec, argv, { timeoutMs: (seconds + 15) * 1000 }).catch((e: unknown) => {
+    // iperf3 -J reports its own errors as JSON on stdout.
+    if (e instanceof CommandError && e.stdout.trim().startsWith("{")) return e;
+    throw e;
+  });
+  return parseIperf(r.stdout);
+}

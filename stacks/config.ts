@@ -1,0 +1,92 @@
+// A stack's configuration (stacks/Pulumi.<stack>.yaml): the scenario, the
+// variant, and where to build it — the built-in lab by default, or real hosts.
+// The zod schema is the single source of the accepted keys and their messages.
+import { z } from "zod";
+import { DEFAULT_LAB_NAME, LAB_NAME_PATTERN, labLayout } from "../lab/layout.ts";
+import type { HostSpec } from "../provider/host.ts";
+import { absolutePath, hostSpec, pciAddress } from "../provider/schema.ts";
+
+export const SCENARIOS = ["internal-vs-netvf", "meter", "gateway-forward", "gateway-firewall"] as const;
+export const VARIANTS = ["classic", "offload"] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+export type Variant = (typeof VARIANTS)[number];
+export const ROLES = ["host1", "host2", "gateway"] as const;
+export type Role = (typeof ROLES)[number];
+
+/** A real host, reached over SSH (or this machine). */
+const realHost = z
+  .object({
+    host: hostSpec,
+    /** The tunnel endpoint address OVS uses on this host's underlay. */
+    underlayIp: z.ipv4({ message: "must be an IPv4 address" }),
+    datapathType: z.enum(["system", "netdev"]).default("system"),
+    sysfsRoot: absolutePath.default("/sys"),
+    /** The SmartNIC's VFs the offload variants use, by VF index: their PCI addresses. */
+    vfs: z.record(z.string().regex(/^\d{1,2}$/, "VF indexes are numbers"), pciAddress).default({}),
+  })
+  .strict();
+
+export const stackConfig = z
+  .object({
+    scenario: z.enum(SCENARIOS),
+    variant: z.enum(VARIANTS),
+    /** The lab to build on when no hosts are given. */
+    lab: z.string().regex(LAB_NAME_PATTERN, "must be 1 to 8 characters, a lowercase letter then lowercase letters or digits").default(DEFAULT_LAB_NAME),
+    /** Real hosts by role; when absent, the lab's. */
+    hosts: z.object({ host1: realHost, host2: realHost, gateway: realHost.optional() }).strict().optional(),
+    /** MTU of the application links: the GRE overlay must leave room for its header on a 1500-byte underlay. */
+    innerMtu: z.number().int().min(576).max(8950).default(1450),
+  })
+  .strict();
+export type StackConfig = z.infer<typeof stackConfig>;
+
+/** One machine of a scenario, however it is reached. */
+export interface SiteHost {
+  role: Role;
+  spec: HostSpec;
+  underlayIp: string;
+  datapathType: "system" | "netdev";
+  sysfsRoot: string;
+  /** PCI address of VF `index`; its representor is sdn_v0.<index>. */
+  vfPci(index: number): string;
+}
+
+/** Where a stack is built, and the prefix that keeps its namespace names apart from others'. */
+export interface Site {
+  hosts: Partial<Record<Role, SiteHost>>;
+  netnsPrefix: string;
+}
+
+/** Parses the stack's config (raw values by key); throws one message per bad key. */
+export function parseStackConfig(raw: Record<string, unknown>, namespace: string): StackConfig {
+  const parsed = stackConfig.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const lines = parsed.error.issues.map((i) => `  ${namespace}:${i.path.map(String).join(".") || "(config)"}: ${i.message}`);
+  throw new Error(`the stack's configuration is not valid:\n${lines.join("\n")}\n(see docs/stacks.md)`);
+}
+
+export function siteOf(config: StackConfig): Site {
+  if (!config.hosts) {
+    const lab = labLayout(config.lab);
+    const hosts: Site["hosts"] = {};
+    for (const [i, role] of ROLES.entries()) {
+      const h = lab.hosts[i];
+      hosts[role] = { role, spec: h.spec, underlayIp: h.underlayIp, datapathType: "netdev", sysfsRoot: h.sysfs, vfPci: (n) => h.vfs[n].pci };
+    }
+    return { hosts, netnsPrefix: `${lab.name}-` };
+  }
+  const hosts: Site["hosts"] = {};
+  for (const role of ROLES) {
+    const h = config.hosts[role];
+    if (!h) continue;
+    hosts[role] = {
+      role, spec: h.host, underlayIp: h.underlayIp, datapathType: h.datapathType, sysfsRoot: h.sysfsRoot,
+      vfPci: (n) => {
+        const pci = h.vfs[String(n)];
+        if (!pci) throw new Error(`the offload variant needs VF ${n} on ${role}: set ${role}.vfs."${n}" to its PCI address in the stack's config`);
+        return pci;
+      },
+    };
+  }
+  return { hosts, netnsPrefix: "" };
+}

@@ -1,0 +1,32 @@
+// What a scenario says must hold once it is up, as data in the stack's
+// outputs; `npm run scenario -- verify` checks each one (runner/verify.ts).
+import type { HostSpec } from "../provider/host.ts";
+import type { Role, Scenario, Variant } from "./config.ts";
+
+export type Expectation =
+  /** `from` pings `to` and gets answers. */
+  | { kind: "reaches"; from: string; to: string; why: string }
+  /** A TCP connection from `from` to `to` is made (or, with connects false, is not). */
+  | { kind: "tcp"; from: string; to: string; connects: boolean; why: string }
+  /** One TCP stream from `from` to `to` stays within the bounds, in Mbit/s. */
+  | { kind: "throughput"; from: string; to: string; atMostMbps?: number; atLeastMbps?: number; why: string }
+  /** The packet counters of the flows on `host` whose text has every `contains` item moved during the checks. */
+  | { kind: "flowPackets"; host: Role; contains: string[]; why: string }
+  /** `host`'s conntrack zone holds committed connections after the checks. */
+  | { kind: "conntrack"; host: Role; zone: number; why: string };
+
+/** An application endpoint: where its commands run (its namespace) and its address. */
+export interface Endpoint {
+  exec: HostSpec;
+  address: string;
+}
+
+/** A stack's outputs: what it built, where, and what must hold. */
+export interface ScenarioOutputs {
+  scenario: Scenario;
+  variant: Variant;
+  bridge: string;
+  hosts: Partial<Record<Role, HostSpec>>;
+  endpoints: Record<string, Endpoint>;
+  expectations: Expectation[];
+}

@@ -1,0 +1,32 @@
+// The project's own Pulumi program (Pulumi.yaml, stacks/) in a temporary
+// copy, so a test can point a stack at its own lab and keep its own state
+// (the copy's .pulumi-state) without touching the checkout.
+import { cp, mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { automation } from "@pulumi/pulumi";
+import { REPO, selectStack } from "../../runner/stacks.ts";
+
+export interface ProjectCopy {
+  dir: string;
+  /** A stack of the copy, its config's lab set to `lab`. */
+  stack(name: string, lab: string): Promise<automation.Stack>;
+  remove(): Promise<void>;
+}
+
+export async function projectCopy(): Promise<ProjectCopy> {
+  const dir = await mkdtemp(join(tmpdir(), "ool-project-"));
+  await cp(join(REPO, "Pulumi.yaml"), join(dir, "Pulumi.yaml"));
+  await cp(join(REPO, "stacks"), join(dir, "stacks"), { recursive: true });
+  for (const linked of ["node_modules", "lab", "provider", "package.json"]) await symlink(join(REPO, linked), join(dir, linked));
+  await mkdir(join(dir, ".pulumi-state"));
+  return {
+    dir,
+    async stack(name, lab) {
+      const stack = await selectStack(name, { workDir: dir });
+      await stack.setConfig("lab", { value: lab });
+      return stack;
+    },
+    remove: () => rm(dir, { recursive: true, force: true }),
+  };
+}
