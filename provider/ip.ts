@@ -75,7 +75,7 @@ export async function whereIs(host: HostSpec, altname: string): Promise<string |
       if (await linkIn(host, netns, altname)) return netns;
     } catch (err) {
       // A namespace being made or deleted right now cannot be entered; it holds nothing of ours.
-      if (!(err instanceof CommandError && /setting the network namespace .* failed/.test(err.stderr))) throw err;
+      if (!(err instanceof CommandError && /setting the network namespace .* failed|Cannot open network namespace/.test(err.stderr))) throw err;
     }
   }
   return undefined;

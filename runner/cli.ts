@@ -1,17 +1,22 @@
 // npm run scenario -- up|verify|destroy|demo — the scenario stacks on the lab
 // (or on the hosts their config names). Needs the toolchain on PATH (scripts/env).
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { labDown, labUp } from "../lab/lab.ts";
 import { DEFAULT_LAB_NAME, labLayout } from "../lab/layout.ts";
 import { SCENARIOS } from "../stacks/config.ts";
-import { runStack, scenarioOutputs, selectStack, STACK_NAMES, summaryTable, type StackRun } from "./stacks.ts";
+import { previewText, runStack, scenarioOutputs, selectStack, STACK_NAMES, summaryTable, type StackRun } from "./stacks.ts";
 import { verify } from "./verify.ts";
 
-const HELP = `Usage: npm run scenario -- <command> [--stack NAME | --scenario NAME]
+const HELP = `Usage: npm run scenario -- <command> [--stack NAME | --scenario NAME] [--out DIR]
 
 The scenario stacks (stacks/Pulumi.<stack>.yaml): ${SCENARIOS.join(", ")},
 each -classic and -offload. Without --stack or --scenario: all ten.
 
+  preview  pulumi preview --diff, touching no host; with --out, one
+           <stack>.txt per stack in DIR (what the pull request workflow
+           compares between the base and the head)
   up       pulumi up
   verify   check what each stack says must hold (ping, TCP, throughput,
            flow counters, conntrack) on a stack that is up
@@ -22,6 +27,7 @@ each -classic and -offload. Without --stack or --scenario: all ten.
 Options:
   --stack NAME      one stack, e.g. meter-offload
   --scenario NAME   both variants of one scenario, e.g. meter
+  --out DIR         preview: write the previews there
 `;
 
 function stacksFor(stack?: string, scenario?: string): string[] {
@@ -56,7 +62,7 @@ async function demo(stacks: string[]): Promise<boolean> {
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { stack: { type: "string" }, scenario: { type: "string" }, help: { type: "boolean", short: "h" } },
+    options: { stack: { type: "string" }, scenario: { type: "string" }, out: { type: "string" }, help: { type: "boolean", short: "h" } },
   });
   const command = positionals[0];
   if (values.help || !command) {
@@ -67,6 +73,14 @@ async function main(): Promise<number> {
   switch (command) {
     case "demo":
       return (await demo(stacks)) ? 0 : 1;
+    case "preview":
+      if (values.out) await mkdir(values.out, { recursive: true });
+      for (const s of stacks) {
+        const text = await previewText(s);
+        if (values.out) await writeFile(join(values.out, `${s}.txt`), text);
+        else say(`== ${s}\n${text}`);
+      }
+      return 0;
     case "up":
       for (const s of stacks) {
         say(`${s}: pulumi up`);

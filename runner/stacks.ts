@@ -26,6 +26,12 @@ export async function scenarioOutputs(stack: automation.Stack): Promise<Scenario
   return Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.value])) as unknown as ScenarioOutputs;
 }
 
+/** `pulumi preview --diff` of a stack, without the lines that differ from run to run. No host is touched. */
+export async function previewText(name: string, options: ProjectOptions = {}): Promise<string> {
+  const { stdout } = await (await selectStack(name, options)).preview({ diff: true });
+  return stdout.split("\n").filter((l) => !/^\s*Duration:/.test(l)).join("\n");
+}
+
 export interface StackRun {
   stack: string;
   upSeconds?: number;

@@ -1,36 +1,44 @@
 // Traffic between endpoints: ping and iperf3, run inside the endpoints'
-// namespaces. Every command is bounded in time; every server is started with
-// a pidfile and stopped by its pid.
+// namespaces or guests. Every command is bounded in time; every server is
+// started with a pidfile and stopped by its pid. Only busybox-and-iproute2
+// commonplaces are used, so a guest runs them as a host does.
 import { randomBytes } from "node:crypto";
-import { CommandError, exec, type HostSpec } from "../provider/host.ts";
+import { waitFor } from "../lab/process.ts";
+import { CommandError, exec, type ExecOptions, type ExecResult } from "../provider/host.ts";
 import type { Endpoint } from "../stacks/expectations.ts";
+import { consoleExec } from "../vm/console.ts";
 
 const IPERF_PORT = 5201;
 const CONNECT_TIMEOUT_MS = 3000;
+
+/** Runs `argv` where the endpoint lives. */
+export function runOn(e: Endpoint, argv: readonly string[], options?: ExecOptions): Promise<ExecResult> {
+  return "console" in e ? consoleExec(e.console, argv, options) : exec(e.exec, argv, options);
+}
 
 export interface PingResult {
   transmitted: number;
   received: number;
   /** min/avg/max/mdev in ms, when any answer came. */
-  rttMs?: { min: number; avg: number; max: number; mdev: number };
+  rttMs?: { min: number; avg: number; max: number; mdev?: number };
 }
 
-/** Parses ping's summary lines. */
+/** Parses ping's summary lines (iputils' or busybox's). */
 export function parsePing(output: string): PingResult {
   const counts = /(\d+) packets transmitted, (\d+) (?:packets )?received/.exec(output);
   if (!counts) throw new Error(`no ping summary in: ${output.trim().slice(-200)}`);
-  const rtt = /= ([\d.]+)\/([\d.]+)\/([\d.]+)\/([\d.]+) ms/.exec(output);
+  const rtt = /= ([\d.]+)\/([\d.]+)\/([\d.]+)(?:\/([\d.]+))? ms/.exec(output);
   return {
     transmitted: Number(counts[1]),
     received: Number(counts[2]),
-    rttMs: rtt ? { min: Number(rtt[1]), avg: Number(rtt[2]), max: Number(rtt[3]), mdev: Number(rtt[4]) } : undefined,
+    rttMs: rtt ? { min: Number(rtt[1]), avg: Number(rtt[2]), max: Number(rtt[3]), ...(rtt[4] ? { mdev: Number(rtt[4]) } : {}) } : undefined,
   };
 }
 
 /** `count` echo requests from `from` to `to`; no answer is a result, not an error. */
 export async function ping(from: Endpoint, to: string, count = 3): Promise<PingResult> {
-  const argv = ["ping", "-n", "-q", "-c", String(count), "-i", "0.2", "-W", "2", to];
-  const r = await exec(from.exec, argv, { timeoutMs: (count * 0.2 + 5) * 1000 }).catch((e: unknown) => {
+  const argv = ["ping", "-q", "-c", String(count), "-i", "0.2", "-W", "2", to];
+  const r = await runOn(from, argv, { timeoutMs: (count * 0.2 + 5) * 1000 }).catch((e: unknown) => {
     // ping exits 1 when no answer came, after its summary.
     if (e instanceof CommandError && /packets transmitted/.test(e.stdout)) return e;
     throw e;
@@ -38,33 +46,29 @@ export async function ping(from: Endpoint, to: string, count = 3): Promise<PingR
   return parsePing(r.stdout);
 }
 
-/** Polls `probe` until it is true, for at most `ms`. */
-async function until(probe: () => Promise<boolean>, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await probe()) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return false;
+/** Whether a TCP socket listens on `port`, from the kernel's own table (no ss in a busybox guest). */
+async function listening(at: Endpoint, port: number): Promise<boolean> {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
+  const { stdout } = await runOn(at, ["cat", "/proc/net/tcp"]);
+  return stdout.split("\n").some((l) => l.trim().split(/\s+/)[1]?.endsWith(`:${hexPort}`) && l.trim().split(/\s+/)[3] === "0A");
 }
 
 /** Runs `fn` while an iperf3 server listens on `at`'s address; the server is stopped by its pid afterwards. */
 export async function withIperfServer<T>(at: Endpoint, fn: () => Promise<T>): Promise<T> {
   const pidfile = `/tmp/ool-iperf3-${randomBytes(6).toString("hex")}.pid`;
-  await exec(at.exec, ["iperf3", "--server", "--bind", at.address, "--port", String(IPERF_PORT), "--daemon", "--pidfile", pidfile]);
+  await runOn(at, ["iperf3", "--server", "--bind", at.address, "--port", String(IPERF_PORT), "--daemon", "--pidfile", pidfile]);
   try {
-    const listening = () => exec(at.exec, ["ss", "-Hltn", `sport = :${IPERF_PORT}`]).then((r) => r.stdout.trim() !== "");
-    if (!(await until(listening, 5000))) throw new Error(`iperf3 did not listen on ${at.address}:${IPERF_PORT} within 5 s`);
+    if (!(await waitFor(() => listening(at, IPERF_PORT), 5000))) throw new Error(`iperf3 did not listen on ${at.address}:${IPERF_PORT} within 5 s`);
     return await fn();
   } finally {
-    await stopByPidfile(at.exec, pidfile);
+    await stopByPidfile(at, pidfile);
   }
 }
 
-async function stopByPidfile(host: HostSpec, pidfile: string): Promise<void> {
-  const pid = await exec(host, ["cat", pidfile]).then((r) => r.stdout.trim(), () => "");
-  if (/^\d+$/.test(pid)) await exec(host, ["kill", pid]).catch(() => undefined);
-  await exec(host, ["rm", "-f", pidfile]);
+async function stopByPidfile(at: Endpoint, pidfile: string): Promise<void> {
+  const pid = await runOn(at, ["cat", pidfile]).then((r) => r.stdout.trim(), () => "");
+  if (/^\d+$/.test(pid)) await runOn(at, ["kill", pid]).catch(() => undefined);
+  await runOn(at, ["rm", "-f", pidfile]);
 }
 
 export interface IperfResult {
@@ -86,7 +90,7 @@ export function parseIperf(json: string): IperfResult {
 /** One iperf3 TCP run from `from` to a server at `to` (see withIperfServer). */
 export async function iperf(from: Endpoint, to: Endpoint, seconds: number, streams = 1): Promise<IperfResult> {
   const argv = ["iperf3", "--client", to.address, "--port", String(IPERF_PORT), "--time", String(seconds), "--parallel", String(streams), "--json", "--connect-timeout", String(CONNECT_TIMEOUT_MS)];
-  const r = await exec(from.exec, argv, { timeoutMs: (seconds + 15) * 1000 }).catch((e: unknown) => {
+  const r = await runOn(from, argv, { timeoutMs: (seconds + 15) * 1000 }).catch((e: unknown) => {
     // iperf3 -J reports its own errors as JSON on stdout.
     if (e instanceof CommandError && e.stdout.trim().startsWith("{")) return e;
     throw e;

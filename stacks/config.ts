@@ -2,11 +2,11 @@
 // variant, and where to build it — the built-in lab by default, or real hosts.
 // The zod schema is the single source of the accepted keys and their messages.
 import { z } from "zod";
-import { DEFAULT_LAB_NAME, LAB_NAME_PATTERN, labLayout } from "../lab/layout.ts";
+import { DEFAULT_LAB_NAME, LAB_NAME_PATTERN, labLayout, type Lab } from "../lab/layout.ts";
 import type { HostSpec } from "../provider/host.ts";
 import { absolutePath, hostSpec, pciAddress } from "../provider/schema.ts";
 
-export const SCENARIOS = ["internal-vs-netvf", "meter", "gateway-forward", "gateway-firewall"] as const;
+export const SCENARIOS = ["internal-vs-netvf", "meter", "gateway-forward", "gateway-firewall", "virtio-relay"] as const;
 export const VARIANTS = ["classic", "offload"] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 export type Variant = (typeof VARIANTS)[number];
@@ -55,6 +55,8 @@ export interface SiteHost {
 export interface Site {
   hosts: Partial<Record<Role, SiteHost>>;
   netnsPrefix: string;
+  /** The lab, when the site is one. */
+  lab?: Lab;
 }
 
 /** Parses the stack's config (raw values by key); throws one message per bad key. */
@@ -73,7 +75,7 @@ export function siteOf(config: StackConfig): Site {
       const h = lab.hosts[i];
       hosts[role] = { role, spec: h.spec, underlayIp: h.underlayIp, datapathType: "netdev", sysfsRoot: h.sysfs, vfPci: (n) => h.vfs[n].pci };
     }
-    return { hosts, netnsPrefix: `${lab.name}-` };
+    return { hosts, netnsPrefix: `${lab.name}-`, lab };
   }
   const hosts: Site["hosts"] = {};
   for (const role of ROLES) {

@@ -15,11 +15,12 @@ export type Expectation =
   /** `host`'s conntrack zone holds committed connections after the checks. */
   | { kind: "conntrack"; host: Role; zone: number; why: string };
 
-/** An application endpoint: where its commands run (its namespace) and its address. */
-export interface Endpoint {
-  exec: HostSpec;
-  address: string;
-}
+/**
+ * An application endpoint and its address: its commands run on a host (its
+ * namespace), or in a guest through the guest's serial console (a unix socket
+ * on this machine).
+ */
+export type Endpoint = { exec: HostSpec; address: string } | { console: string; address: string };
 
 /** A stack's outputs: what it built, where, and what must hold. */
 export interface ScenarioOutputs {

@@ -6,12 +6,14 @@ import { parseStackConfig, siteOf, stackConfig, type Scenario, type Site, type S
 import type { ScenarioOutputs } from "./expectations.ts";
 import { gatewayFirewall, gatewayForward } from "./scenarios/gateway.ts";
 import { internalVsNetvf, meter } from "./scenarios/point-to-point.ts";
+import { virtioRelay } from "./scenarios/virtio-relay.ts";
 
 const builders: Record<Scenario, (site: Site, config: StackConfig) => ScenarioOutputs> = {
   "internal-vs-netvf": internalVsNetvf,
   meter,
   "gateway-forward": gatewayForward,
   "gateway-firewall": gatewayFirewall,
+  "virtio-relay": virtioRelay,
 };
 
 const cfg = new pulumi.Config();

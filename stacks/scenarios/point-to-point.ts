@@ -50,7 +50,7 @@ function pointToPoint(site: Site, config: StackConfig, metered: boolean): Scenar
   const expectations: Expectation[] = [
     { kind: "reaches", from: "app1", to: "app2", why: "the endpoints reach each other across GRE" },
     metered
-      ? { kind: "throughput", from: "app1", to: "app2", atMostMbps: (METER.rateKbps / 1000) * 1.1, atLeastMbps: 1, why: "meter 7 caps host1's traffic near 200 Mbit/s" }
+      ? { kind: "throughput", from: "app1", to: "app2", atMostMbps: Math.round(METER.rateKbps * 1.1) / 1000, atLeastMbps: 1, why: "meter 7 caps host1's traffic near 200 Mbit/s" }
       : { kind: "throughput", from: "app1", to: "app2", atLeastMbps: 1, why: "TCP flows across the tunnel" },
     { kind: "flowPackets", host: "host2", contains: [`tun_id=${hex(TUN_ID)}`, "in_port=1"], why: `host2 receives the traffic on tun_id ${TUN_ID}` },
   ];

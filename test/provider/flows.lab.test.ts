@@ -1,11 +1,10 @@
 // Port, Meter and FlowSet through the real engine on a lab host: lifecycle,
 // drift, the meter rule, ownership between stacks.
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { exec } from "../../provider/host.ts";
-import { labDown, labUp } from "../../lab/lab.ts";
 import { labLayout } from "../../lab/layout.ts";
 import { hostSnapshot, testLabName } from "../support/machine.ts";
-import { testStack, type TestStack } from "../support/stack.ts";
+import { testStack, useLabStack } from "../support/stack.ts";
 
 const lab = labLayout(testLabName(), 2);
 const host = lab.hosts[0].spec;
@@ -38,20 +37,10 @@ const seedFlows = (meterId = 7) => ({
 });
 
 describe("ports, meters and flows", () => {
-  let s: TestStack;
-  let before: Awaited<ReturnType<typeof hostSnapshot>>;
-  beforeAll(async () => {
-    await labUp(lab, () => {});
-    before = await hostSnapshot(host);
-    s = await testStack("resources");
-  });
-  afterAll(async () => {
-    await s?.dispose();
-    await labDown(lab, () => {});
-  });
+  const ctx = useLabStack(lab, host);
 
   test("the seed's meter scenario goes up; a second up changes nothing", async () => {
-    const up = await s.up([bridge, ...ports, meter(), seedFlows()]);
+    const up = await ctx.s.up([bridge, ...ports, meter(), seedFlows()]);
     expect(up.summary.resourceChanges).toEqual({ create: 6 });
     expect(await vsctl("get", "Interface", "internal", "ofport")).toBe("7");
     expect(up.outputs.gre.value.ofport).toBe(1);
@@ -59,38 +48,38 @@ describe("ports, meters and flows", () => {
       "in_port=7 actions=meter:7,set_field:0x3e8->tun_id,set_field:192.0.2.2->tun_dst,output:1",
       "tun_id=0x3e8,tun_src=192.0.2.2,in_port=1 actions=output:7",
     ]);
-    expect((await s.up([bridge, ...ports, meter(), seedFlows()])).summary.resourceChanges).toEqual({ same: 6 });
+    expect((await ctx.s.up([bridge, ...ports, meter(), seedFlows()])).summary.resourceChanges).toEqual({ same: 6 });
     // OVS's canonical spelling differs from ours: refresh must not see that as drift.
-    await s.refresh();
-    expect((await s.preview([bridge, ...ports, meter(), seedFlows()])).changeSummary).toEqual({ same: 6 });
+    await ctx.s.refresh();
+    expect((await ctx.s.preview([bridge, ...ports, meter(), seedFlows()])).changeSummary).toEqual({ same: 6 });
   });
 
   test("a port's MTU changes in place; its type replaces it", async () => {
     const mtu = [ports[0], { ...ports[1], args: { ...ports[1].args, mtuRequest: 1450 } }];
-    expect((await s.up([bridge, ...mtu, meter(), seedFlows()])).summary.resourceChanges).toEqual({ same: 5, update: 1 });
+    expect((await ctx.s.up([bridge, ...mtu, meter(), seedFlows()])).summary.resourceChanges).toEqual({ same: 5, update: 1 });
     expect(await vsctl("get", "Interface", "internal", "mtu_request")).toBe("1450");
     const tap = [ports[0], { ...ports[1], args: { ...ports[1].args, type: "tap" } }];
-    const preview = await s.preview([bridge, ...tap, meter(), seedFlows()]);
+    const preview = await ctx.s.preview([bridge, ...tap, meter(), seedFlows()]);
     expect(preview.changeSummary).toEqual({ same: 5, replace: 1 });
-    expect((await s.up([bridge, ...ports, meter(), seedFlows()])).summary.resourceChanges).toEqual({ same: 5, update: 1 });
+    expect((await ctx.s.up([bridge, ...ports, meter(), seedFlows()])).summary.resourceChanges).toEqual({ same: 5, update: 1 });
     expect(await vsctl("get", "Interface", "internal", "mtu_request")).toBe("[]");
   });
 
   test("meter bands change in place with mod-meter: the flows stay, nothing is replaced", async () => {
     const before = await flowsOn("br0");
-    const preview = await s.preview([bridge, ...ports, meter({ bands: [{ type: "drop", rate: 100000, burstSize: 50000 }] }), seedFlows()]);
+    const preview = await ctx.s.preview([bridge, ...ports, meter({ bands: [{ type: "drop", rate: 100000, burstSize: 50000 }] }), seedFlows()]);
     expect(preview.changeSummary).toEqual({ same: 5, update: 1 });
-    await s.up([bridge, ...ports, meter({ bands: [{ type: "drop", rate: 100000, burstSize: 50000 }] }), seedFlows()]);
+    await ctx.s.up([bridge, ...ports, meter({ bands: [{ type: "drop", rate: 100000, burstSize: 50000 }] }), seedFlows()]);
     expect(await meters("br0")).toEqual(["meter=7 kbps burst bands=", "type=drop rate=100000 burst_size=50000"]);
     expect(await flowsOn("br0")).toEqual(before);
   });
 
   test("the meter rule: a replaced meter takes its flows down first and brings them back after", async () => {
     const next = [bridge, ...ports, meter({ meterId: 9 }), seedFlows(9)];
-    const preview = await s.preview(next);
+    const preview = await ctx.s.preview(next);
     expect(preview.changeSummary).toEqual({ same: 4, replace: 2 });
     expect(preview.stdout).toMatch(/\+-pulumi-nodejs:dynamic\/ovs-offload-lab:FlowSet: \(replace\)/);
-    await s.up(next);
+    await ctx.s.up(next);
     expect(await meters("br0")).toEqual(["meter=9 kbps burst bands=", "type=drop rate=200000 burst_size=50000"]);
     expect(await flowsOn("br0")).toEqual([
       "in_port=7 actions=meter:9,set_field:0x3e8->tun_id,set_field:192.0.2.2->tun_dst,output:1",
@@ -102,9 +91,9 @@ describe("ports, meters and flows", () => {
     const spec = [bridge, ...ports, meter({ meterId: 9 }), seedFlows(9)];
     await run(["ovs-ofctl", "-O", "OpenFlow13", "del-meter", "br0", "meter=9"]);
     expect(await flowsOn("br0")).toEqual(["tun_id=0x3e8,tun_src=192.0.2.2,in_port=1 actions=output:7"]);
-    const refreshed = await s.refresh();
+    const refreshed = await ctx.s.refresh();
     expect(refreshed.summary.resourceChanges).toMatchObject({ delete: 1, update: 1 });
-    const up = await s.up(spec);
+    const up = await ctx.s.up(spec);
     expect(up.summary.resourceChanges).toEqual({ same: 4, create: 1, update: 1 });
     expect(await flowsOn("br0")).toHaveLength(2);
     expect(await meters("br0")).toHaveLength(2);
@@ -113,9 +102,9 @@ describe("ports, meters and flows", () => {
   test("a flow deleted by hand is drift: refresh shows it, up puts it back", async () => {
     const spec = [bridge, ...ports, meter({ meterId: 9 }), seedFlows(9)];
     await ofctl("--strict", "del-flows", "br0", "priority=32768,in_port=1,tun_src=192.0.2.2,tun_id=1000");
-    await s.refresh();
-    expect((await s.preview(spec)).changeSummary).toEqual({ same: 5, update: 1 });
-    await s.up(spec);
+    await ctx.s.refresh();
+    expect((await ctx.s.preview(spec)).changeSummary).toEqual({ same: 5, update: 1 });
+    await ctx.s.up(spec);
     expect(await flowsOn("br0")).toHaveLength(2);
   });
 
@@ -123,7 +112,7 @@ describe("ports, meters and flows", () => {
     const before = await flowsOn("br0");
     const bad = seedFlows(9);
     bad.args.flows = [...bad.args.flows, { match: "in_port=2", actions: "group:5" }];
-    await expect(s.up([bridge, ...ports, meter({ meterId: 9 }), bad])).rejects.toThrow(/OFPBAC_BAD_OUT_GROUP for: .*ADD in_port=2 .*actions=group:5/);
+    await expect(ctx.s.up([bridge, ...ports, meter({ meterId: 9 }), bad])).rejects.toThrow(/OFPBAC_BAD_OUT_GROUP for: .*ADD in_port=2 .*actions=group:5/);
     expect(await flowsOn("br0")).toEqual(before);
   });
 
@@ -133,7 +122,7 @@ describe("ports, meters and flows", () => {
       const theirs = (match: string) => [{ kind: "FlowSet", name: "extra", args: { host, bridge: "br0", flows: [{ priority: 5, match, actions: "drop" }] } }];
       await other.up(theirs("in_port=2"));
       expect(await flowsOn("br0")).toHaveLength(3);
-      await s.up([bridge, ...ports, meter({ meterId: 9 }), seedFlows(9)]); // ours, unchanged
+      await ctx.s.up([bridge, ...ports, meter({ meterId: 9 }), seedFlows(9)]); // ours, unchanged
       expect(await flowsOn("br0")).toContain("priority=5,in_port=2 actions=drop");
       await other.up(theirs("in_port=3"));
       expect(await flowsOn("br0")).toHaveLength(3);
@@ -147,7 +136,7 @@ describe("ports, meters and flows", () => {
   });
 
   test("destroy leaves the host as before: no bridge, port, meter, flow or external_ids left", async () => {
-    await s.destroy();
-    expect(await hostSnapshot(host)).toEqual(before);
+    await ctx.s.destroy();
+    expect(await hostSnapshot(host)).toEqual(ctx.before);
   });
 });

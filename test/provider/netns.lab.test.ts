@@ -1,11 +1,10 @@
 // Netns, Veth and NetnsLink through the real engine on a lab host, with real
 // traffic between two namespaces.
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { exec } from "../../provider/host.ts";
-import { labDown, labUp } from "../../lab/lab.ts";
 import { labLayout } from "../../lab/layout.ts";
 import { hostSnapshot, testLabName } from "../support/machine.ts";
-import { testStack, type TestStack } from "../support/stack.ts";
+import { useLabStack } from "../support/stack.ts";
 
 const lab = labLayout(testLabName(), 2);
 const host = lab.hosts[1].spec;
@@ -28,31 +27,21 @@ const spec = (ns1Address = "198.51.100.1/24") => [
 ];
 
 describe("Netns, Veth and NetnsLink", () => {
-  let s: TestStack;
-  let before: Awaited<ReturnType<typeof hostSnapshot>>;
-  beforeAll(async () => {
-    await labUp(lab, () => {});
-    before = await hostSnapshot(host);
-    s = await testStack("resources");
-  });
-  afterAll(async () => {
-    await s?.dispose();
-    await labDown(lab, () => {});
-  });
+  const ctx = useLabStack(lab, host);
 
   test("two namespaces joined by a veth pair talk; a second up and a refresh change nothing", async () => {
-    expect((await s.up(spec())).summary.resourceChanges).toEqual({ create: 6 });
+    expect((await ctx.s.up(spec())).summary.resourceChanges).toEqual({ create: 6 });
     expect(await inNs(ns1, "ping", "-c", "1", "-W", "2", "198.51.100.2")).toMatch(/1 received/);
     expect(await inNs(ns1, "ip", "neigh", "show", "198.51.100.254")).toMatch(/lladdr fa:ff:ff:ff:ff:ff PERMANENT/);
     expect(await inNs(ns1, "ip", "route", "show", "203.0.113.0/24")).toMatch(/via 198\.51\.100\.254 dev v1/);
     expect(await inNs(ns1, "ip", "link", "show", "v1")).toMatch(/mtu 1450 .*\n.*link\/ether 02:00:00:00:00:01/);
-    expect((await s.up(spec())).summary.resourceChanges).toEqual({ same: 6 });
-    await s.refresh();
-    expect((await s.preview(spec())).changeSummary).toEqual({ same: 6 });
+    expect((await ctx.s.up(spec())).summary.resourceChanges).toEqual({ same: 6 });
+    await ctx.s.refresh();
+    expect((await ctx.s.preview(spec())).changeSummary).toEqual({ same: 6 });
   });
 
   test("an address changes in place", async () => {
-    const up = await s.up(spec("198.51.100.11/24"));
+    const up = await ctx.s.up(spec("198.51.100.11/24"));
     expect(up.summary.resourceChanges).toEqual({ same: 5, update: 1 });
     expect(await inNs(ns1, "ip", "-br", "addr", "show", "v1")).toMatch(/198\.51\.100\.11\/24/);
     expect(await inNs(ns1, "ping", "-c", "1", "-W", "2", "198.51.100.2")).toMatch(/1 received/);
@@ -60,16 +49,16 @@ describe("Netns, Veth and NetnsLink", () => {
 
   test("an address removed by hand is drift: refresh finds it, up puts it back", async () => {
     await inNs(ns1, "ip", "addr", "del", "198.51.100.11/24", "dev", "v1");
-    await s.refresh();
-    expect((await s.preview(spec("198.51.100.11/24"))).changeSummary).toEqual({ same: 5, update: 1 });
-    await s.up(spec("198.51.100.11/24"));
+    await ctx.s.refresh();
+    expect((await ctx.s.preview(spec("198.51.100.11/24"))).changeSummary).toEqual({ same: 5, update: 1 });
+    await ctx.s.up(spec("198.51.100.11/24"));
     expect(await inNs(ns1, "ping", "-c", "1", "-W", "2", "198.51.100.2")).toMatch(/1 received/);
   });
 
   test("a namespace that already exists is not taken over", async () => {
     await exec(host, ["ip", "netns", "add", `${lab.name}-taken`]);
     try {
-      await expect(s.up([...spec("198.51.100.11/24"), { kind: "Netns", name: "taken", args: { host, name: `${lab.name}-taken` } }])).rejects.toThrow(
+      await expect(ctx.s.up([...spec("198.51.100.11/24"), { kind: "Netns", name: "taken", args: { host, name: `${lab.name}-taken` } }])).rejects.toThrow(
         /network namespace .*-taken already exists .*; delete it/,
       );
     } finally {
@@ -78,8 +67,8 @@ describe("Netns, Veth and NetnsLink", () => {
   });
 
   test("destroy moves the links back, deletes pair and namespaces: the host is as before", async () => {
-    await s.destroy();
-    expect(await hostSnapshot(host)).toEqual(before);
+    await ctx.s.destroy();
+    expect(await hostSnapshot(host)).toEqual(ctx.before);
     const { stdout } = await exec(host, ["ip", "-j", "netns", "list"]);
     expect(stdout).not.toMatch(new RegExp(`${lab.name}-ns[12]`));
   });

@@ -6,17 +6,9 @@ import { exec } from "../../provider/host.ts";
 import { labDown, labUp } from "../../lab/lab.ts";
 import { labLayout } from "../../lab/layout.ts";
 import { testLabName } from "../support/machine.ts";
+import { hostileArgv } from "../support/hostile.ts";
 import { startSshd, type TestSshd } from "../support/sshd.ts";
 import { testStack } from "../support/stack.ts";
-
-/** A small seeded generator, so a failing case can be replayed. */
-function generator(seed: number) {
-  let s = seed >>> 0;
-  const next = () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
-  const pool = ["a", "Z", "0", " ", "\t", "\n", "'", '"', "\\", "$", "`", "*", "?", ";", "|", "&", "<", ">", "(", ")", "{", "}", "~", "#", "!", "-", "--help", "-rf", "%", "é", "字", "\u{1F600}", "="];
-  const word = () => Array.from({ length: Math.floor(next() * 8) }, () => pool[Math.floor(next() * pool.length)]).join("");
-  return () => Array.from({ length: 1 + Math.floor(next() * 5) }, word);
-}
 
 describe("SSH transport", () => {
   let sshd: TestSshd;
@@ -26,7 +18,7 @@ describe("SSH transport", () => {
   afterAll(() => sshd?.stop());
 
   test("the remote side receives exactly the argv, for 50 generated hostile ones", async () => {
-    const gen = generator(20261125);
+    const gen = hostileArgv(20261125);
     const started = performance.now();
     const cases = 50;
     for (let i = 0; i < cases; i++) {

@@ -9,7 +9,7 @@ import { verify } from "../../runner/verify.ts";
 import { hostSnapshot, machineSnapshot, testLabName } from "../support/machine.ts";
 import { projectCopy, type ProjectCopy } from "../support/project.ts";
 
-const lab = labLayout(testLabName(), 4);
+const lab = labLayout(testLabName()); // all 24 VFs: virtio-relay uses VF 21
 /** A lab that is never brought up: no host of it can be reached. */
 const absentLab = testLabName();
 let project: ProjectCopy;

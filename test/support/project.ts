@@ -18,7 +18,7 @@ export async function projectCopy(): Promise<ProjectCopy> {
   const dir = await mkdtemp(join(tmpdir(), "ool-project-"));
   await cp(join(REPO, "Pulumi.yaml"), join(dir, "Pulumi.yaml"));
   await cp(join(REPO, "stacks"), join(dir, "stacks"), { recursive: true });
-  for (const linked of ["node_modules", "lab", "provider", "package.json"]) await symlink(join(REPO, linked), join(dir, linked));
+  for (const linked of ["node_modules", "lab", "provider", "vm", "package.json"]) await symlink(join(REPO, linked), join(dir, linked));
   await mkdir(join(dir, ".pulumi-state"));
   return {
     dir,

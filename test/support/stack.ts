@@ -5,6 +5,11 @@ import { cp, mkdir, mkdtemp, readdir, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { automation } from "@pulumi/pulumi";
+import { afterAll, beforeAll } from "vitest";
+import { labDown, labUp } from "../../lab/lab.ts";
+import type { Lab } from "../../lab/layout.ts";
+import type { HostSpec } from "../../provider/host.ts";
+import { hostSnapshot } from "./machine.ts";
 
 const REPO = join(import.meta.dirname, "../..");
 
@@ -68,4 +73,26 @@ export async function testStack(fixture: string, options: TestStackOptions = {})
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+export interface LabStack {
+  /** The fixture stack of the describe block. */
+  s: TestStack;
+  /** The host as it was before any test of the block ran. */
+  before: Awaited<ReturnType<typeof hostSnapshot>>;
+}
+
+/** For a describe block: the lab up and a snapshot of `host` before, the "resources" stack disposed and the lab down after. */
+export function useLabStack(lab: Lab, host: HostSpec): LabStack {
+  const ctx = {} as LabStack;
+  beforeAll(async () => {
+    await labUp(lab, () => {});
+    ctx.before = await hostSnapshot(host);
+    ctx.s = await testStack("resources");
+  });
+  afterAll(async () => {
+    await ctx.s?.dispose();
+    await labDown(lab, () => {});
+  });
+  return ctx;
 }
