@@ -46,9 +46,11 @@ export async function boundDriver(host: LabHost, vf: Vf): Promise<string | undef
   }
 }
 
-/** driver_override as the kernel keeps it: empty, "(null)" or NUL mean none. */
+/** driver_override as the kernel keeps it: the last value written (writers append); empty, "(null)" or NUL mean none. */
 async function driverOverride(host: LabHost, vf: Vf): Promise<string | undefined> {
-  const raw = (await readFile(join(deviceDir(host, vf), "driver_override"), "utf8")).replace(/\0/g, "").trim();
+  const lines = (await readFile(join(deviceDir(host, vf), "driver_override"), "utf8")).replace(/\0/g, "").split("\n");
+  if (lines.at(-1) === "") lines.pop();
+  const raw = (lines.at(-1) ?? "").trim();
   return raw === "" || raw === "(null)" ? undefined : raw;
 }
 
@@ -86,17 +88,24 @@ export class SysfsEmulator {
 
   private watchFile(host: LabHost, dir: string, file: string, act: (addr: string) => Promise<void>): void {
     const path = join(dir, file);
+    // Writers append, as dpdk-devbind does (the kernel ignores O_APPEND on sysfs
+    // attributes), so two writes close together are two lines here, never one
+    // overwriting the other.
+    let consumed = 0;
     this.watchers.push(
       watch(dir, (_event, name) => {
         if (name !== file) return;
         this.queue = this.queue.then(async () => {
-          const addr = (await readFile(path, "utf8")).trim();
-          if (addr === "") return;
-          await writeFile(path, "");
-          try {
-            await act(addr);
-          } catch (err) {
-            this.log(`${host.name}: ${file} ${addr}: ${(err as Error).message}`);
+          const text = await readFile(path, "utf8");
+          if (text.length < consumed) consumed = 0; // truncated by a writer that does not append (echo >)
+          const complete = text.slice(consumed, text.lastIndexOf("\n") + 1);
+          consumed += complete.length;
+          for (const addr of complete.split("\n").map((l) => l.trim()).filter(Boolean)) {
+            try {
+              await act(addr);
+            } catch (err) {
+              this.log(`${host.name}: ${file} ${addr}: ${(err as Error).message}`);
+            }
           }
         });
       }),

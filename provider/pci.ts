@@ -42,8 +42,9 @@ export async function netdevs(d: PciDevice): Promise<string[]> {
   return listing ? listing.split("\n").filter(Boolean) : [];
 }
 
+/** Writes a sysfs attribute. Appending changes nothing for the kernel, and lets the lab's emulation see every write. */
 async function write(d: PciDevice, path: string, value: string): Promise<void> {
-  await exec(d.host, ["tee", path], { stdin: `${value}\n` });
+  await exec(d.host, ["tee", "-a", path], { stdin: `${value}\n` });
 }
 
 /** Polls the driver link; drivers (and the lab's emulation) bind just after the write returns. */

@@ -4,9 +4,13 @@ import { join } from "node:path";
 import { automation } from "@pulumi/pulumi";
 import { SCENARIOS, VARIANTS } from "../stacks/config.ts";
 import type { ScenarioOutputs } from "../stacks/expectations.ts";
+import { mkdir, writeFile } from "node:fs/promises";
+import { measure, type Measurement, type MeasureSettings } from "./measure.ts";
 import { verify, type CheckResult } from "./verify.ts";
 
 export const REPO = join(import.meta.dirname, "..");
+/** Where measurements and the report go (git-ignored). */
+export const REPORTS = join(REPO, "reports");
 export const STACK_NAMES = SCENARIOS.flatMap((s) => VARIANTS.map((v) => `${s}-${v}`));
 
 export interface ProjectOptions {
@@ -37,6 +41,7 @@ export interface StackRun {
   upSeconds?: number;
   verify?: CheckResult[];
   verifySeconds?: number;
+  measureSeconds?: number;
   destroySeconds?: number;
   error?: string;
 }
@@ -47,8 +52,21 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   return [value, (performance.now() - start) / 1000];
 }
 
-/** up -> verify -> destroy; destroy runs also when up or verify failed. */
-export async function runStack(name: string, say: (line: string) => void, options: ProjectOptions = {}): Promise<StackRun> {
+/** Measures a stack that is up and writes the result to `dir` as <stack>-<time>.json; returns the file's path. */
+export async function measureStack(stack: automation.Stack, dir: string, settings: MeasureSettings | undefined, say: (line: string) => void): Promise<[Measurement, string]> {
+  const m = await measure(stack.name, await scenarioOutputs(stack), settings, say);
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, `${stack.name}-${m.startedAt.replace(/[:.]/g, "-")}.json`);
+  await writeFile(file, `${JSON.stringify(m, null, 2)}\n`);
+  return [m, file];
+}
+
+/** up -> verify [-> measure] -> destroy; destroy runs also when a step before failed. */
+export async function runStack(
+  name: string,
+  say: (line: string) => void,
+  options: ProjectOptions & { measure?: { dir: string; settings?: MeasureSettings } } = {},
+): Promise<StackRun> {
   const run: StackRun = { stack: name };
   const stack = await selectStack(name, options);
   try {
@@ -56,6 +74,11 @@ export async function runStack(name: string, say: (line: string) => void, option
     [, run.upSeconds] = await timed(() => stack.up());
     say(`${name}: verify`);
     [run.verify, run.verifySeconds] = await timed(async () => verify(await scenarioOutputs(stack), (l) => say(`${name}:   ${l}`)));
+    if (options.measure) {
+      say(`${name}: measure`);
+      const into = options.measure;
+      [, run.measureSeconds] = await timed(() => measureStack(stack, into.dir, into.settings, (l) => say(`  ${l}`)));
+    }
   } catch (e) {
     run.error = (e as Error).message;
     say(`${name}: FAILED: ${run.error}`);
@@ -77,7 +100,7 @@ export function summaryTable(runs: StackRun[]): string {
   const rows = runs.map((r) => {
     const checks = r.verify ? `${r.verify.filter((c) => c.ok).length}/${r.verify.length}` : "-";
     const ok = !r.error && r.verify?.every((c) => c.ok);
-    return `| ${r.stack} | ${s(r.upSeconds)} | ${checks} | ${s(r.verifySeconds)} | ${s(r.destroySeconds)} | ${ok ? "ok" : "FAILED"} |`;
+    return `| ${r.stack} | ${s(r.upSeconds)} | ${checks} | ${s(r.verifySeconds)} | ${s(r.measureSeconds)} | ${s(r.destroySeconds)} | ${ok ? "ok" : "FAILED"} |`;
   });
-  return ["| stack | up | checks passed | verify | destroy | result |", "|---|---|---|---|---|---|", ...rows].join("\n");
+  return ["| stack | up | checks passed | verify | measure | destroy | result |", "|---|---|---|---|---|---|---|", ...rows].join("\n");
 }

@@ -22,7 +22,14 @@ export type Expectation =
  */
 export type Endpoint = { exec: HostSpec; address: string } | { console: string; address: string };
 
-/** A stack's outputs: what it built, where, and what must hold. */
+/** A process of the datapath whose CPU a measurement records (beyond each host's ovs-vswitchd). */
+export interface DatapathProcess {
+  name: string;
+  host: HostSpec;
+  pidfile: string;
+}
+
+/** A stack's outputs: what it built, where, what must hold, and what to measure. */
 export interface ScenarioOutputs {
   scenario: Scenario;
   variant: Variant;
@@ -30,4 +37,9 @@ export interface ScenarioOutputs {
   hosts: Partial<Record<Role, HostSpec>>;
   endpoints: Record<string, Endpoint>;
   expectations: Expectation[];
+  /** The traffic the seed measured: from one endpoint to another. */
+  measure: { from: string; to: string };
+  processes?: DatapathProcess[];
+  /** The meter's configured rate, where the scenario has one. */
+  meterRateMbps?: number;
 }

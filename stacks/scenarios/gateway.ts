@@ -86,7 +86,10 @@ function gatewayScenario(site: Site, config: StackConfig, firewall: boolean): Sc
         { kind: "throughput", from: "ns1", to: "ns2", atLeastMbps: 1, why: "TCP flows through the hairpin" },
         hairpin,
       ];
-  return { scenario: config.scenario, variant: config.variant, bridge: BRIDGE, hosts: hostSpecs(site, ["host1", "gateway"]), endpoints, expectations };
+  return {
+    scenario: config.scenario, variant: config.variant, bridge: BRIDGE, hosts: hostSpecs(site, ["host1", "gateway"]), endpoints, expectations,
+    measure: { from: "ns1", to: "ns2" },
+  };
 }
 
 export const gatewayForward = (site: Site, config: StackConfig) => gatewayScenario(site, config, false);

@@ -54,7 +54,10 @@ function pointToPoint(site: Site, config: StackConfig, metered: boolean): Scenar
       : { kind: "throughput", from: "app1", to: "app2", atLeastMbps: 1, why: "TCP flows across the tunnel" },
     { kind: "flowPackets", host: "host2", contains: [`tun_id=${hex(TUN_ID)}`, "in_port=1"], why: `host2 receives the traffic on tun_id ${TUN_ID}` },
   ];
-  return { scenario: config.scenario, variant: config.variant, bridge: BRIDGE, hosts: hostSpecs(site, ["host1", "host2"]), endpoints, expectations };
+  return {
+    scenario: config.scenario, variant: config.variant, bridge: BRIDGE, hosts: hostSpecs(site, ["host1", "host2"]), endpoints, expectations,
+    measure: { from: "app1", to: "app2" }, ...(metered ? { meterRateMbps: METER.rateKbps / 1000 } : {}),
+  };
 }
 
 /** How ovs-ofctl prints a tunnel id in a match. */

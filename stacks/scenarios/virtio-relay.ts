@@ -9,8 +9,9 @@ import { join } from "node:path";
 import * as command from "@pulumi/command";
 import { FlowSet, Port, VfBinding } from "@ovs-offload-lab/provider";
 import { shellQuote } from "../../provider/host.ts";
+import { guestFiles } from "../../vm/guest.ts";
 import type { Site, StackConfig } from "../config.ts";
-import type { Expectation, ScenarioOutputs } from "../expectations.ts";
+import type { DatapathProcess, Expectation, ScenarioOutputs } from "../expectations.ts";
 import { BRIDGE, fromTunnel, hostIn, hostSpecs, representorOf, toTunnel, tunnelBridge } from "../parts.ts";
 import { hex } from "./point-to-point.ts";
 
@@ -30,6 +31,7 @@ export function virtioRelay(site: Site, config: StackConfig): ScenarioOutputs {
   const plan = PLAN[config.variant];
   const roles = ["host1", "host2"] as const;
   const endpoints: ScenarioOutputs["endpoints"] = {};
+  const processes: DatapathProcess[] = [];
   for (const [i, role] of roles.entries()) {
     const host = hostIn(site, role);
     const peer = hostIn(site, roles[1 - i]);
@@ -75,12 +77,18 @@ export function virtioRelay(site: Site, config: StackConfig): ScenarioOutputs {
       },
       { dependsOn: [tb.gre, port, started] },
     );
-    endpoints[vm] = { console: join(dir, "console.sock"), address: `198.51.100.${i + 1}` };
+    const files = guestFiles(dir);
+    endpoints[vm] = { console: files.console, address: `198.51.100.${i + 1}` };
+    processes.push({ name: `qemu ${vm}`, host: { kind: "local" }, pidfile: files.pidfile });
+    if (config.variant === "offload") processes.push({ name: `relay ${vm}`, host: { kind: "local" }, pidfile: files.relayPidfile });
   }
   const expectations: Expectation[] = [
     { kind: "reaches", from: "vm1", to: "vm2", why: `the VMs reach each other over tun_id ${plan.tunId}` },
     { kind: "throughput", from: "vm1", to: "vm2", atLeastMbps: 1, why: "TCP flows between the VMs" },
     { kind: "flowPackets", host: "host2", contains: [`tun_id=${hex(plan.tunId)}`, "in_port=1"], why: `host2 receives the VM traffic on tun_id ${plan.tunId}` },
   ];
-  return { scenario: config.scenario, variant: config.variant, bridge: BRIDGE, hosts: hostSpecs(site, roles), endpoints, expectations };
+  return {
+    scenario: config.scenario, variant: config.variant, bridge: BRIDGE, hosts: hostSpecs(site, roles), endpoints, expectations,
+    measure: { from: "vm1", to: "vm2" }, processes,
+  };
 }

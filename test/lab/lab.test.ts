@@ -43,7 +43,8 @@ describe("lab up", () => {
   });
 
   const bus = (host: LabHost) => pciBus(host);
-  const write = (path: string, text: string) => writeFile(path, `${text}\n`);
+  // As dpdk-devbind writes sysfs: appending.
+  const write = (path: string, text: string) => writeFile(path, `${text}\n`, { flag: "a" });
   const driverBecomes = async (host: LabHost, vf: Vf, driver: string | undefined) =>
     expect(await waitFor(async () => (await boundDriver(host, vf)) === driver, 10_000)).toBe(true);
   const linkIn = async (netns: string, name: string) => exec(local, ["ip", "-n", netns, "link", "show", "dev", name]).then(() => true, () => false);
@@ -70,6 +71,15 @@ describe("lab up", () => {
     expect(await linkIn(host1.netns, vf.netdev)).toBe(false);
     expect(existsSync(join(dev, "net"))).toBe(false);
     await write(join(dev, "driver_override"), "");
+  });
+
+  test("writes at the same moment to one bind or unbind file all take effect", async () => {
+    // Several VfBindings on one host are deleted concurrently by the engine.
+    const vfs = host1.vfs.slice(0, 2);
+    await Promise.all(vfs.map((vf) => write(join(bus(host1), "drivers", "nfp_uio", "bind"), vf.pci)));
+    for (const vf of vfs) await driverBecomes(host1, vf, "nfp_uio");
+    await Promise.all(vfs.map((vf) => write(join(bus(host1), "drivers", "nfp_uio", "unbind"), vf.pci)));
+    for (const vf of vfs) await driverBecomes(host1, vf, undefined);
   });
 
   test("binding to nfp_uio or vfio-pci gives no netdev; driver_override blocks other drivers", async () => {
