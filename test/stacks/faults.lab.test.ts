@@ -1,0 +1,82 @@
+// Faults on a scenario stack (meter-offload: VFs, a meter, flows): OVS
+// restarted under a stack that is up, and ovs-vswitchd killed in the middle of
+// an up. Each time the stack converges again and destroy leaves the hosts as
+// they were.
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { labDown, labUp } from "../../lab/lab.ts";
+import { labLayout } from "../../lab/layout.ts";
+import { ovsDaemonPid } from "../../lab/ovs.ts";
+import { stopPid, waitFor } from "../../lab/process.ts";
+import { exec } from "../../provider/host.ts";
+import { scenarioOutputs } from "../../runner/stacks.ts";
+import { verify } from "../../runner/verify.ts";
+import { hostSnapshot, testLabName } from "../support/machine.ts";
+import { projectCopy, type ProjectCopy } from "../support/project.ts";
+
+const lab = labLayout(testLabName(), 2);
+const host1 = lab.hosts[0];
+let project: ProjectCopy;
+let before: unknown;
+const snapshot = () => Promise.all(lab.hosts.map((h) => hostSnapshot(h.spec)));
+
+/** Kills host1's ovs-vswitchd by its pid, as a crash would. */
+async function killVswitchd(): Promise<void> {
+  const pid = await ovsDaemonPid(host1, "ovs-vswitchd");
+  expect(pid).toBeDefined();
+  process.kill(pid!, "SIGKILL");
+  await stopPid(pid!);
+}
+
+beforeAll(async () => {
+  await labUp(lab, () => {});
+  project = await projectCopy();
+  before = await snapshot();
+});
+afterAll(async () => {
+  await project?.remove();
+  await labDown(lab, () => {});
+});
+
+test("OVS restarted under a stack that is up: refresh finds the lost meter and flows, up restores them", async () => {
+  const stack = await project.stack("meter-offload", lab.name);
+  try {
+    await stack.up();
+    await killVswitchd();
+    await labUp(lab, () => {}); // starts it again: the database kept bridges and ports, OpenFlow state is gone
+    const refresh = await stack.refresh();
+    const preview = await stack.preview();
+    console.log(`after an OVS restart, refresh: ${JSON.stringify(refresh.summary.resourceChanges)}, then preview: ${JSON.stringify(preview.changeSummary)}`);
+    // host1's meter and flows are gone (a FlowSet none of whose flows is left reads as gone); the rest is as it was.
+    expect(refresh.summary.resourceChanges).toMatchObject({ delete: 2 });
+    expect(preview.changeSummary).toMatchObject({ create: 2 });
+    await stack.up();
+    const results = await verify(await scenarioOutputs(stack));
+    expect(results.filter((r) => !r.ok).map((r) => r.seen)).toEqual([]);
+    expect(Object.keys((await stack.up()).summary.resourceChanges ?? {})).toEqual(["same"]);
+  } finally {
+    await stack.destroy();
+  }
+  expect(await snapshot()).toEqual(before);
+});
+
+test("ovs-vswitchd killed during up: the up fails naming the host; with OVS back, up --refresh converges", async () => {
+  const stack = await project.stack("meter-offload", lab.name);
+  try {
+    const up = stack.up();
+    const bridgeThere = () => exec(host1.spec, ["ovs-vsctl", "--timeout=5", "br-exists", "br0"]).then(() => true, () => false);
+    expect(await waitFor(bridgeThere, 60_000)).toBe(true);
+    await killVswitchd();
+    const started = performance.now();
+    const failure = await up.then(() => undefined, (e: Error) => e);
+    console.log(`the up failed ${((performance.now() - started) / 1000).toFixed(1)} s after the kill`);
+    expect(failure?.message).toMatch(new RegExp(`netns ${host1.netns}`));
+
+    await labUp(lab, () => {});
+    await stack.up({ refresh: true });
+    const results = await verify(await scenarioOutputs(stack));
+    expect(results.filter((r) => !r.ok).map((r) => r.seen)).toEqual([]);
+  } finally {
+    await stack.destroy();
+  }
+  expect(await snapshot()).toEqual(before);
+});
