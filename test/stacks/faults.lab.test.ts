@@ -1,6 +1,6 @@
 // Faults on a scenario stack (meter-offload: VFs, a meter, flows): OVS
-// restarted under a stack that is up, and ovs-vswitchd killed in the middle of
-// an up. Each time the stack converges again and destroy leaves the hosts as
+// restarted under a stack that is up, and ovs-vswitchd or ovsdb-server killed
+// in the middle of an up. Each time the stack converges again and destroy leaves the hosts as
 // they were.
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { labDown, labUp } from "../../lab/lab.ts";
@@ -19,9 +19,9 @@ let project: ProjectCopy;
 let before: unknown;
 const snapshot = () => Promise.all(lab.hosts.map((h) => hostSnapshot(h.spec)));
 
-/** Kills host1's ovs-vswitchd by its pid, as a crash would. */
-async function killVswitchd(): Promise<void> {
-  const pid = await ovsDaemonPid(host1, "ovs-vswitchd");
+/** Kills one of host1's OVS daemons by its pid, as a crash would. */
+async function kill(daemon: "ovs-vswitchd" | "ovsdb-server"): Promise<void> {
+  const pid = await ovsDaemonPid(host1, daemon);
   expect(pid).toBeDefined();
   process.kill(pid!, "SIGKILL");
   await stopPid(pid!);
@@ -41,7 +41,7 @@ test("OVS restarted under a stack that is up: refresh finds the lost meter and f
   const stack = await project.stack("meter-offload", lab.name);
   try {
     await stack.up();
-    await killVswitchd();
+    await kill("ovs-vswitchd");
     await labUp(lab, () => {}); // starts it again: the database kept bridges and ports, OpenFlow state is gone
     const refresh = await stack.refresh();
     const preview = await stack.preview();
@@ -59,16 +59,16 @@ test("OVS restarted under a stack that is up: refresh finds the lost meter and f
   expect(await snapshot()).toEqual(before);
 });
 
-test("ovs-vswitchd killed during up: the up fails naming the host; with OVS back, up --refresh converges", async () => {
+test.each(["ovs-vswitchd", "ovsdb-server"] as const)("%s killed during up: the up fails naming the host; with OVS back, up --refresh converges", async (daemon) => {
   const stack = await project.stack("meter-offload", lab.name);
   try {
     const up = stack.up();
     const bridgeThere = () => exec(host1.spec, ["ovs-vsctl", "--timeout=5", "br-exists", "br0"]).then(() => true, () => false);
     expect(await waitFor(bridgeThere, 60_000)).toBe(true);
-    await killVswitchd();
+    await kill(daemon);
     const started = performance.now();
     const failure = await up.then(() => undefined, (e: Error) => e);
-    console.log(`the up failed ${((performance.now() - started) / 1000).toFixed(1)} s after the kill`);
+    console.log(`${daemon} killed: the up failed ${((performance.now() - started) / 1000).toFixed(1)} s later`);
     expect(failure?.message).toMatch(new RegExp(`netns ${host1.netns}`));
 
     await labUp(lab, () => {});
