@@ -2,6 +2,7 @@
 import { parseArgs } from "node:util";
 import { DEFAULT_LAB_NAME, DEFAULT_VF_COUNT, labLayout } from "./layout.ts";
 import { labDown, labStatus, labUp } from "./lab.ts";
+import { exitWith } from "./process.ts";
 
 const HELP = `Usage: npm run lab -- <up|down|status> [--name NAME] [--vfs N]
 
@@ -47,10 +48,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: Error) => {
-    process.stderr.write(`lab: ${err.message}\n`);
-    process.exit(1);
-  },
-);
+exitWith("lab", main);

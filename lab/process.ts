@@ -29,6 +29,17 @@ export async function runningFromPidfile(pidfile: string, token: string): Promis
   return argv?.some((a) => a.includes(token)) ? pid : undefined;
 }
 
+/** Runs a command-line tool's main and exits with its status; a failure is one line on stderr, prefixed with the tool's name. */
+export function exitWith(tool: string, main: () => Promise<number>): void {
+  main().then(
+    (code) => process.exit(code),
+    (err: Error) => {
+      process.stderr.write(`${tool}: ${err.message}\n`);
+      process.exit(1);
+    },
+  );
+}
+
 /** Polls `done` with a bounded backoff; resolves true when it held in time. */
 export async function waitFor(done: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { labDown, labUp } from "../lab/lab.ts";
 import { DEFAULT_LAB_NAME, labLayout } from "../lab/layout.ts";
+import { exitWith } from "../lab/process.ts";
 import { SCENARIOS } from "../stacks/config.ts";
 import { DEFAULT_SETTINGS, type MeasureSettings } from "./measure.ts";
 import { writeReport } from "./report.ts";
@@ -153,10 +154,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e: Error) => {
-    console.error(`scenario: ${e.message}`);
-    process.exit(1);
-  },
-);
+exitWith("scenario", main);

@@ -146,6 +146,12 @@ export async function measure(stack: string, outputs: ScenarioOutputs, settings:
   }
   const streamsOf = (n: number) => runs.map((r) => r.streams.find((s) => s.streams === n)!);
   const pings = runs.map((r) => r.ping.rttMs?.avg).filter((v): v is number => v !== undefined);
+  // A process's CPU is summarised only when every run has a figure for it.
+  const datapathCpuPercent: Record<string, Stat> = {};
+  for (const p of watched) {
+    const figures = streamsOf(1).map((s) => s.datapathCpu[p.name]);
+    if (figures.every((f) => f !== undefined)) datapathCpuPercent[p.name] = stat(figures);
+  }
   return {
     stack, scenario: outputs.scenario, variant: outputs.variant,
     lab: Object.values(outputs.hosts).every((h) => h?.kind === "netns"),
@@ -155,7 +161,7 @@ export async function measure(stack: string, outputs: ScenarioOutputs, settings:
       singleBps: stat(streamsOf(1).map((s) => s.receivedBps)),
       parallelBps: Object.fromEntries(settings.parallel.map((n) => [String(n), stat(streamsOf(n).map((s) => s.receivedBps))])),
       pingAvgMs: pings.length ? stat(pings) : undefined,
-      datapathCpuPercent: Object.fromEntries(watched.map((p) => [p.name, streamsOf(1).map((s) => s.datapathCpu[p.name])] as const).filter(([, v]) => v.every((x) => x !== undefined)).map(([k, v]) => [k, stat(v as number[])])),
+      datapathCpuPercent,
     },
   };
 }

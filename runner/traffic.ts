@@ -50,7 +50,10 @@ export async function ping(from: Endpoint, to: string, count = 3): Promise<PingR
 async function listening(at: Endpoint, port: number): Promise<boolean> {
   const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
   const { stdout } = await runOn(at, ["cat", "/proc/net/tcp"]);
-  return stdout.split("\n").some((l) => l.trim().split(/\s+/)[1]?.endsWith(`:${hexPort}`) && l.trim().split(/\s+/)[3] === "0A");
+  return stdout.split("\n").some((line) => {
+    const [, local, , state] = line.trim().split(/\s+/);
+    return local?.endsWith(`:${hexPort}`) && state === "0A"; // 0A: LISTEN
+  });
 }
 
 /** Runs `fn` while an iperf3 server listens on `at`'s address; the server is stopped by its pid afterwards. */

@@ -1,6 +1,7 @@
 // node vm/cli.ts start|stop — a scenario 5 guest (and its relay), as the
 // virtio-relay stacks start and stop it through @pulumi/command.
 import { parseArgs } from "node:util";
+import { exitWith } from "../lab/process.ts";
 import { startGuest, startRelay, stopGuest } from "./guest.ts";
 
 const HELP = `Usage: node vm/cli.ts start --dir DIR --netns NS --mac MAC --address ADDR/LEN --mtu N
@@ -42,10 +43,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e: Error) => {
-    console.error(`vm: ${e.message}`);
-    process.exit(1);
-  },
-);
+exitWith("vm", main);
