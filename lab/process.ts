@@ -1,6 +1,7 @@
 // Daemons the lab starts, stopped by the pid in their pidfile, and only when
 // that pid still runs the program we started (pids get reused).
 import { readFile } from "node:fs/promises";
+import { procStat } from "../provider/proc.ts";
 
 export async function readPid(pidfile: string): Promise<number | undefined> {
   try {
@@ -52,7 +53,7 @@ export async function waitFor(done: () => Promise<boolean>, timeoutMs: number): 
 
 /** SIGTERM, then SIGKILL if it has not exited within `graceMs`; resolves when it is gone. */
 export async function stopPid(pid: number, graceMs = 5000): Promise<void> {
-  const gone = async () => (await cmdline(pid)) === undefined || (await isZombie(pid));
+  const gone = async () => (await cmdline(pid)) === undefined || isZombie(pid);
   try {
     process.kill(pid, "SIGTERM");
   } catch {
@@ -67,11 +68,6 @@ export async function stopPid(pid: number, graceMs = 5000): Promise<void> {
   if (!(await waitFor(gone, graceMs))) throw new Error(`process ${pid} did not exit after SIGKILL`);
 }
 
-async function isZombie(pid: number): Promise<boolean> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
-  } catch {
-    return true;
-  }
+function isZombie(pid: number): boolean {
+  return (procStat(pid)?.state ?? "Z") === "Z";
 }

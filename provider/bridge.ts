@@ -106,11 +106,12 @@ export const bridgeProvider = dynamicProvider<BridgeInputs, BridgeOutputs>(
     schema: bridgeSchema as unknown as z.ZodType<BridgeInputs>,
     replaceOn: ["host", "name", "datapathType"],
     deleteBeforeReplace: true,
+    idOf: (b) => b.name,
     async create(b) {
       const found = await readBridge(b);
       if (found && found.owner !== b.owner) throw ownedElsewhere("bridge", b.name, hostLabel(b.host), found.owner);
       await exec(b.host, createBridgeArgv(b));
-      return { id: b.name, outs: b };
+      return b;
     },
     async read(_id, props) {
       return (await readBridge(props))?.outs;

@@ -154,8 +154,9 @@ export const flowSetProvider = dynamicProvider<FlowSetInputs, FlowSetOutputs>(
     // go before the meter is deleted and come back after it is made.
     replaceOn: ["host", "bridge", "cookie", "meters"],
     deleteBeforeReplace: true,
+    idOf: (s) => `${s.bridge}/cookie=${cookieHex(s.cookie)}`,
     async create(s) {
-      return { id: `${s.bridge}/cookie=${cookieHex(s.cookie)}`, outs: await converge(s) };
+      return converge(s);
     },
     async read(_id, props) {
       const now = await installed(props);

@@ -77,13 +77,17 @@ export function onMachine(host: HostSpec, netns?: string): HostSpec {
   return netns === undefined ? { kind: "local" } : { kind: "netns", netns };
 }
 
-/** Seconds to wait for an SSH connection; an idle shared connection lives this long too. */
+/** Seconds to wait for an SSH connection and handshake; an idle shared connection lives SSH_PERSIST_S. */
 const SSH_CONNECT_TIMEOUT_S = 10;
 const SSH_PERSIST_S = 60;
+/** A shared connection whose server stops answering is dropped within about 15 s, failing its commands rather than leaving them waiting. */
+const SSH_ALIVE_INTERVAL_S = 5;
+const SSH_ALIVE_COUNT = 2;
 
 /**
  * ssh options: one shared connection per host (ControlMaster), so a stack does
- * not pay a handshake per command; strict host key checking; never a prompt.
+ * not pay a handshake per command; strict host key checking; never a prompt;
+ * bounded waits for a server that does not answer.
  */
 function sshOptions(host: Extract<HostSpec, { kind: "ssh" }>): string[] {
   const dir = join(tmpdir(), `ool-ssh-${process.getuid?.() ?? 0}`);
@@ -99,6 +103,8 @@ function sshOptions(host: Extract<HostSpec, { kind: "ssh" }>): string[] {
     "-o", "ControlMaster=auto",
     "-o", `ControlPath=${join(dir, id)}`,
     "-o", `ControlPersist=${SSH_PERSIST_S}`,
+    "-o", `ServerAliveInterval=${SSH_ALIVE_INTERVAL_S}`,
+    "-o", `ServerAliveCountMax=${SSH_ALIVE_COUNT}`,
     "-p", String(port),
   ];
   if (host.hostKey) {

@@ -81,13 +81,14 @@ export const meterProvider = dynamicProvider<MeterInputs, MeterOutputs>(
     schema: meterSchema as unknown as z.ZodType<MeterInputs>,
     replaceOn: ["host", "bridge", "meterId"],
     deleteBeforeReplace: true,
+    idOf: (m) => `${m.bridge}/meter=${m.meterId}`,
     async create(m) {
       const existing = await dump(m);
       const owner = await meterOwner(m);
       if (existing && owner !== m.owner) throw ownedElsewhere("meter", String(m.meterId), `bridge ${m.bridge} on ${hostLabel(m.host)}`, owner);
       await exec(m.host, meterArgv(existing ? "mod-meter" : "add-meter", m.bridge, m));
       await exec(m.host, vsctl([["set", "Bridge", m.bridge, `external_ids:${ownerKey(m.meterId)}=${m.owner}`]]));
-      return { id: `${m.bridge}/meter=${m.meterId}`, outs: m };
+      return m;
     },
     async read(_id, props) {
       const now = await dump(props);

@@ -124,6 +124,7 @@ export const netnsLinkProvider = dynamicProvider<NetnsLinkInputs, NetnsLinkInput
     schema: netnsLinkSchema as unknown as z.ZodType<NetnsLinkInputs>,
     replaceOn: ["host", "link", "netns"],
     deleteBeforeReplace: true,
+    idOf: (n) => `${n.netns}/${n.link}`,
     async create(n) {
       // Already moved (a create that stopped half way) counts as moved.
       const there = await readLink(n);
@@ -135,7 +136,7 @@ export const netnsLinkProvider = dynamicProvider<NetnsLinkInputs, NetnsLinkInput
       }
       const now = there ?? { ...n, mac: undefined, mtu: undefined, addresses: [], routes: [], neighbours: [], up: false };
       await ipBatch(n.host, n.netns, configureLines(now, n));
-      return { id: `${n.netns}/${n.link}`, outs: n };
+      return n;
     },
     read: (_id, props) => readLink(props),
     async update(_id, olds, news) {

@@ -26,13 +26,14 @@ export const netnsProvider = dynamicProvider<NetnsInputs, NetnsInputs>(
     schema: netnsSchema,
     replaceOn: ["host", "name"],
     deleteBeforeReplace: true,
+    idOf: (n) => n.name,
     async create(n) {
       // A namespace carries no owner mark: one that exists is not taken over.
       if ((await netnsNames(n.host)).includes(n.name)) {
         throw new Error(`network namespace ${n.name} already exists on ${hostLabel(n.host)}; delete it (ip netns del ${n.name}) or choose another name`);
       }
       await addNetns(n.host, n.name);
-      return { id: n.name, outs: n };
+      return n;
     },
     async read(_id, props) {
       return (await netnsNames(props.host)).includes(props.name) ? props : undefined;

@@ -137,6 +137,7 @@ export const portProvider = dynamicProvider<PortInputs, PortOutputs>(
     schema: portSchema as unknown as z.ZodType<PortInputs>,
     replaceOn: ["host", "bridge", "name", "type"],
     deleteBeforeReplace: true,
+    idOf: (p) => `${p.bridge}/${p.name}`,
     async create(p) {
       const found = await readPort(p);
       if (found && found.owner !== p.owner) throw ownedElsewhere("port", p.name, hostLabel(p.host), found.owner);
@@ -147,7 +148,7 @@ export const portProvider = dynamicProvider<PortInputs, PortOutputs>(
         await exec(p.host, deletePortArgv(p));
         throw new Error(`port ${p.name} on bridge ${p.bridge} on ${hostLabel(p.host)}: OVS could not set up the interface: ${made?.error ?? "no OpenFlow port assigned"}`);
       }
-      return { id: `${p.bridge}/${p.name}`, outs: made.outs };
+      return made.outs;
     },
     async read(_id, props) {
       const now = await readPort(props);

@@ -43,7 +43,12 @@ export interface Lifecycle<In extends Identity, Out extends In> {
   replaceOn: readonly (keyof In & string)[];
   /** Fixed names or ids: the old object must go before the new one can be made. */
   deleteBeforeReplace: boolean;
-  create(inputs: In): Promise<{ id: string; outs: Out }>;
+  /**
+   * The object's id, from its inputs alone: what create returns, and what a
+   * create cut short by a killed engine is imported as (runner/recover.ts).
+   */
+  idOf(inputs: In): string;
+  create(inputs: In): Promise<Out>;
   /** The object as it is now, or undefined when the host answered that it is gone. */
   read(id: string, props: Out): Promise<Out | undefined>;
   update(id: string, olds: Out, news: In): Promise<Out>;
@@ -98,8 +103,7 @@ export function dynamicProvider<In extends Identity, Out extends In>(kind: Lifec
       };
     },
     async create(inputs: In): Promise<pulumi.dynamic.CreateResult> {
-      const { id, outs } = await kind.create(inputs);
-      return { id, outs: plain(outs) };
+      return { id: kind.idOf(inputs), outs: plain(await kind.create(inputs)) };
     },
     async read(id: string, props: Out): Promise<pulumi.dynamic.ReadResult> {
       const now = await kind.read(id, props);
@@ -110,5 +114,6 @@ export function dynamicProvider<In extends Identity, Out extends In>(kind: Lifec
       return { outs: plain(await kind.update(id, olds, news)) };
     },
     delete: (id: string, props: Out) => kind.delete(id, props),
-  } satisfies Required<Omit<pulumi.dynamic.ResourceProvider, "configure">>;
+    idOf: (inputs: In) => kind.idOf(inputs),
+  } satisfies Required<Omit<pulumi.dynamic.ResourceProvider, "configure">> & { idOf(inputs: In): string };
 }

@@ -1,4 +1,5 @@
 // What provider/loader.ts loads in the provider process: each kind's lifecycle.
+// Loading it there also ties that process's life to its engine's.
 import { bridgeProvider } from "./bridge.ts";
 import { flowSetProvider } from "./flow.ts";
 import type { Kind } from "./loader.ts";
@@ -6,10 +7,11 @@ import { meterProvider } from "./meter.ts";
 import { netnsProvider } from "./netns.ts";
 import { netnsLinkProvider } from "./netns-link.ts";
 import { portProvider } from "./port.ts";
+import { ancestorNamed, isRunning } from "./proc.ts";
 import { vethProvider } from "./veth.ts";
 import { vfBindingProvider } from "./vf-binding.ts";
 
-export const providers: Record<Kind, unknown> = {
+export const providers = {
   Bridge: bridgeProvider,
   Port: portProvider,
   Meter: meterProvider,
@@ -18,4 +20,28 @@ export const providers: Record<Kind, unknown> = {
   Netns: netnsProvider,
   NetnsLink: netnsLinkProvider,
   Veth: vethProvider,
-};
+} satisfies Record<Kind, unknown>;
+
+/** The id `kind`'s create gives the object with these (checked) inputs. */
+export function idOf(kind: Kind, inputs: Record<string, unknown>): string {
+  return (providers[kind].idOf as (inputs: unknown) => string)(inputs);
+}
+
+/**
+ * An engine killed outright (SIGKILL, OOM) leaves its plugins running
+ * (pulumi/pulumi#8696), and a provider that outlived it would go on changing
+ * hosts that nobody watches any more. So the provider process exits within a
+ * second of its engine, the nearest `pulumi` among its ancestors.
+ */
+function exitWithEngine(): void {
+  const engine = ancestorNamed(process.pid, "pulumi");
+  if (engine === undefined) return;
+  setInterval(() => {
+    if (!isRunning(engine, "pulumi")) {
+      process.stderr.write(`ovs-offload-lab provider: the Pulumi engine (pid ${engine}) is gone; stopping\n`);
+      process.exit(1);
+    }
+  }, 500).unref();
+}
+
+if (process.argv[1]?.endsWith("dynamic-provider/index.js")) exitWithEngine();

@@ -43,6 +43,7 @@ export const vethProvider = dynamicProvider<VethInputs, VethInputs>(
     schema: vethSchema,
     replaceOn: ["host", "name", "peerName", "mtu"],
     deleteBeforeReplace: true,
+    idOf: (v) => v.name,
     async create(v) {
       const alt = vethAltname(v.owner, "a");
       if ((await whereIs(v.host, alt)) === undefined) {
@@ -57,7 +58,7 @@ export const vethProvider = dynamicProvider<VethInputs, VethInputs>(
           `link set ${v.peerName} up`,
         ]);
       }
-      return { id: v.name, outs: v };
+      return v;
     },
     async read(_id, props) {
       return (await whereIs(props.host, vethAltname(props.owner, "a"))) === undefined ? undefined : props;

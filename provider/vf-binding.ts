@@ -56,11 +56,12 @@ export const vfBindingProvider = dynamicProvider<VfBindingInputs, VfBindingOutpu
     schema: vfBindingSchema as unknown as z.ZodType<VfBindingInputs>,
     replaceOn: ["host", "pciAddress", "sysfsRoot"],
     deleteBeforeReplace: true,
+    idOf: (v) => v.pciAddress,
     async create(v) {
       if (!(await deviceExists(v))) throw new Error(`no PCI device ${v.pciAddress} under ${v.sysfsRoot}/bus/pci/devices; is SR-IOV enabled (sriov_numvfs)?`);
       const originalDriver = (await currentDriver(v)) ?? "";
       await bind(v, v.driver);
-      return { id: v.pciAddress, outs: (await state(v, originalDriver))! };
+      return (await state(v, originalDriver))!;
     },
     read: (_id, props) => state(props, props.originalDriver),
     async update(_id, olds, news) {

@@ -1,4 +1,4 @@
-// npm run scenario -- up|verify|destroy|demo — the scenario stacks on the lab
+// npm run scenario -- preview|up|verify|measure|report|destroy|recover|demo — the scenario stacks on the lab
 // (or on the hosts their config names). Needs the toolchain on PATH (scripts/env).
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -8,6 +8,7 @@ import { DEFAULT_LAB_NAME, labLayout } from "../lab/layout.ts";
 import { exitWith } from "../lab/process.ts";
 import { SCENARIOS } from "../stacks/config.ts";
 import { DEFAULT_SETTINGS, type MeasureSettings } from "./measure.ts";
+import { recoverStack } from "./recover.ts";
 import { writeReport } from "./report.ts";
 import { measureStack, previewText, REPORTS, runStack, scenarioOutputs, selectStack, STACK_NAMES, summaryTable, type StackRun } from "./stacks.ts";
 import { verify } from "./verify.ts";
@@ -29,6 +30,11 @@ each -classic and -offload. Without --stack or --scenario: all ten.
   report   write reports/report.md and reports/<scenario>.svg from the
            newest measurement of each stack, and print the table
   destroy  pulumi destroy
+  recover  after an up that was killed (SIGKILL, a second Ctrl-C, a lost
+           terminal): remove the stack's lock if the pulumi that holds it no
+           longer runs, stop the Pulumi plugins it left running, read back
+           from the hosts what its unfinished creates made, clear the rest;
+           then run up again (docs/stacks.md)
   demo     the lab (${DEFAULT_LAB_NAME}) up; for each stack up, verify, measure,
            destroy; the lab down; a summary table, then the report's.
            Leaves the machine as it found it (reports/ aside).
@@ -147,6 +153,9 @@ async function main(): Promise<number> {
         say(`${s}: pulumi destroy`);
         await (await selectStack(s)).destroy({ onOutput: (o) => process.stdout.write(o) });
       }
+      return 0;
+    case "recover":
+      for (const s of stacks) await recoverStack(await selectStack(s), say);
       return 0;
     default:
       process.stderr.write(`unknown command ${JSON.stringify(command)}\n${HELP}`);

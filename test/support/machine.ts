@@ -5,7 +5,9 @@ import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { exec, type HostSpec } from "../../provider/host.ts";
-import { LAB_ROOT } from "../../lab/layout.ts";
+import { labStatus, listNetns } from "../../lab/lab.ts";
+import { LAB_ROOT, type Lab } from "../../lab/layout.ts";
+import { procStat } from "../../provider/proc.ts";
 
 const local = { kind: "local" } as const;
 const DAEMONS = new Set(["ovsdb-server", "ovs-vswitchd"]);
@@ -25,11 +27,10 @@ async function labProcesses(): Promise<string[]> {
   const found: string[] = [];
   for (const pid of (await readdir("/proc")).filter((d) => /^\d+$/.test(d))) {
     try {
-      const stat = await readFile(`/proc/${pid}/stat`, "utf8");
-      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) continue;
+      const stat = procStat(Number(pid));
+      if (!stat || stat.state === "Z") continue;
       const cmd = (await readFile(`/proc/${pid}/cmdline`, "utf8")).split("\0").join(" ");
-      if (DAEMONS.has(comm) || cmd.includes("sysfs-emulator")) found.push(`${pid} ${comm}`);
+      if (DAEMONS.has(stat.comm) || cmd.includes("sysfs-emulator")) found.push(`${pid} ${stat.comm}`);
     } catch {
       // exited while we looked
     }
@@ -67,5 +68,35 @@ export async function hostSnapshot(host: HostSpec) {
     meters,
     links: links.map((l) => `${l.ifname} mtu ${l.mtu}`).sort(),
     addrs: addrs.flatMap((a) => a.addr_info.map((i) => `${a.ifname} ${i.local}/${i.prefixlen}`)).sort(),
+    // Both families, every table; the kernel's own routes follow the addresses (and IPv6 ones appear late, after DAD).
+    routes: (await run(["ip", "route", "show", "table", "all"])).split("\n").filter((r) => r && !r.includes(" proto kernel ")).sort(),
+  };
+}
+
+/**
+ * A whole lab, for teardown checks: its namespaces, every host's snapshot,
+ * the emulated VFs' drivers, and what runs in its namespaces or from its
+ * files (OVS, guests, relays).
+ */
+export async function labSnapshot(lab: Lab) {
+  const namespaces = (await listNetns()).filter((n) => n.startsWith(`${lab.name}-`)).sort();
+  const processes = new Map<number, string>();
+  const running = (pid: number) => {
+    const stat = procStat(pid);
+    if (stat && stat.state !== "Z") processes.set(pid, stat.comm);
+  };
+  for (const netns of namespaces) {
+    for (const pid of (await exec(local, ["ip", "netns", "pids", netns])).stdout.split(/\s+/).filter(Boolean)) running(Number(pid));
+  }
+  for (const pid of (await readdir("/proc")).filter((d) => /^\d+$/.test(d))) {
+    const cmd = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+    if (cmd.includes(`${lab.dir}/`)) running(Number(pid));
+  }
+  return {
+    namespaces,
+    hosts: await Promise.all(lab.hosts.map((h) => hostSnapshot(h.spec))),
+    vfDrivers: (await labStatus(lab)).hosts.map((h) => `${h.host}: ${h.boundVfs.join(" ")}`),
+    // By name: a test may restart OVS, and pids change.
+    processes: [...processes.values()].sort(),
   };
 }

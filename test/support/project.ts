@@ -5,7 +5,9 @@ import { cp, mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { automation } from "@pulumi/pulumi";
-import { REPO, selectStack } from "../../runner/stacks.ts";
+import { expect } from "vitest";
+import { REPO, scenarioOutputs, selectStack } from "../../runner/stacks.ts";
+import { verify } from "../../runner/verify.ts";
 
 export interface ProjectCopy {
   dir: string;
@@ -29,4 +31,12 @@ export async function projectCopy(): Promise<ProjectCopy> {
     },
     remove: () => rm(dir, { recursive: true, force: true }),
   };
+}
+
+/** A scenario stack that is up works and is settled: its own checks pass, and another up has nothing to do. */
+export async function expectWorkingAndSettled(stack: automation.Stack, say?: (line: string) => void): Promise<void> {
+  const results = await verify(await scenarioOutputs(stack), say);
+  expect(results.filter((r) => !r.ok).map((r) => `${r.expectation.why}: ${r.seen}`)).toEqual([]);
+  expect(results.length).toBeGreaterThanOrEqual(3);
+  expect(Object.keys((await stack.up()).summary.resourceChanges ?? {})).toEqual(["same"]);
 }
