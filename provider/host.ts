@@ -2,10 +2,10 @@
 // A HostSpec is plain data so resources can carry it into a serialised
 // dynamic provider and resolve it inside each call.
 import { spawn } from "node:child_process";
-import { createHash } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { createHash, randomBytes } from "node:crypto";
+import { lstatSync, mkdirSync, readlinkSync, realpathSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
 
 /** How to reach a machine. */
 export type HostSpec =
@@ -29,7 +29,11 @@ export type HostSpec =
 export interface ExecOptions {
   /** Fed to the command's standard input. */
   stdin?: string;
-  /** Killed (SIGKILL) after this long; default 30 s. */
+  /**
+   * The call rejects after this long, and the command and every process it
+   * started here (its process group) are killed (SIGKILL); over SSH the remote
+   * command is bounded by the same budget too. Default 30 s.
+   */
   timeoutMs?: number;
 }
 
@@ -85,13 +89,78 @@ const SSH_ALIVE_INTERVAL_S = 5;
 const SSH_ALIVE_COUNT = 2;
 
 /**
+ * Where ssh keeps the control sockets and known_hosts files: root's under
+ * /run (beside /run/ovs-offload-lab, not in it: lab teardown removes that
+ * when empty, and the lab tests compare what is in it), another user's
+ * in their runtime or cache directory. Never a shared directory like /tmp,
+ * where anyone could make it first. A control socket path must stay under
+ * 108 bytes, ssh's temporary suffix (17) included: these are short.
+ */
+function sshDir(): string {
+  if (process.geteuid!() === 0) return "/run/ovs-offload-lab-ssh";
+  if (process.env.XDG_RUNTIME_DIR) return join(process.env.XDG_RUNTIME_DIR, "ovs-offload-lab-ssh");
+  return join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "ovs-offload-lab", "ssh");
+}
+
+/** `path` and every directory above it. */
+function ancestry(path: string): string[] {
+  const up = dirname(path);
+  return up === path ? [path] : [...ancestry(up), path];
+}
+
+/**
+ * Makes `dir` (mode 0700) when missing, and checks that only this user can
+ * use it: whoever can write there could plant a control socket that receives
+ * our commands, or our known_hosts file. So: a directory, not a link; ours;
+ * no access for group or others; and every directory above it root's or ours
+ * and writable by no one else (unless sticky, like /tmp: then no one else can
+ * rename or remove what is ours in it). Throws saying what is wrong and what
+ * to do.
+ */
+function privateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const euid = process.geteuid!();
+  const refuse = (why: string, fix: string) => new Error(`${dir}, ssh's directory for control sockets and known_hosts files, ${why}: ${fix}`);
+  const remake = `remove it (rm -r ${dir}) and run again; it is made afresh, private to this user`;
+  const st = lstatSync(dir);
+  if (st.isSymbolicLink()) throw refuse(`is a symbolic link (to ${readlinkSync(dir)})`, `remove the link (rm ${dir}) and run again; a private directory is made in its place`);
+  if (!st.isDirectory()) throw refuse("is not a directory", remake);
+  if (st.uid !== euid) throw refuse(`is owned by uid ${st.uid}, not by this user (uid ${euid})`, remake);
+  if (st.mode & 0o077) throw refuse(`has mode 0${(st.mode & 0o777).toString(8)}: group or others can use it`, remake);
+  // The path as given and as resolved: a link above it is only as safe as the directory holding it.
+  for (const p of new Set([...ancestry(dirname(dir)), ...ancestry(realpathSync(dirname(dir)))])) {
+    const a = lstatSync(p);
+    const fix = `make ${p} owned by root or this user and writable by no one else (chown, chmod go-w), or remove ${dir}`;
+    if (a.uid !== 0 && a.uid !== euid) throw refuse(`is inside ${p}, owned by uid ${a.uid}`, fix);
+    if (!a.isSymbolicLink() && a.mode & 0o022 && !(a.mode & 0o1000)) throw refuse(`is inside ${p}, which group or others can write to (mode 0${(a.mode & 0o7777).toString(8)})`, fix);
+  }
+}
+
+/**
+ * Writes `text` to `path` whole, never through whatever is there: a new file
+ * (exclusive create, a random name) renamed over it. ssh reading the file
+ * at the same time sees the old one or the new one.
+ */
+function replaceFile(path: string, text: string): void {
+  const temporary = join(dirname(path), `.${randomBytes(8).toString("hex")}.tmp`);
+  try {
+    writeFileSync(temporary, text, { flag: "wx", mode: 0o600 });
+    renameSync(temporary, path);
+  } catch (err) {
+    rmSync(temporary, { force: true });
+    throw err;
+  }
+}
+
+/**
  * ssh options: one shared connection per host (ControlMaster), so a stack does
  * not pay a handshake per command; strict host key checking; never a prompt;
- * bounded waits for a server that does not answer.
+ * bounded waits for a server that does not answer. Sockets and known_hosts
+ * files live in `dir`, which must be private (see privateDir); it is a
+ * parameter for the tests.
  */
-function sshOptions(host: Extract<HostSpec, { kind: "ssh" }>): string[] {
-  const dir = join(tmpdir(), `ool-ssh-${process.getuid?.() ?? 0}`);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+export function sshOptions(host: Extract<HostSpec, { kind: "ssh" }>, dir = sshDir()): string[] {
+  privateDir(dir);
   const port = host.port ?? 22;
   // One shared connection per destination *and* credentials: a connection
   // made with one host key or identity must never serve a spec with another.
@@ -109,22 +178,29 @@ function sshOptions(host: Extract<HostSpec, { kind: "ssh" }>): string[] {
   ];
   if (host.hostKey) {
     const knownHosts = join(dir, `${id}.known_hosts`);
-    writeFileSync(knownHosts, `[${host.address}]:${port} ${host.hostKey}\n`, { mode: 0o600 });
+    // ssh looks a host on port 22 up by its bare name, on any other port as [name]:port.
+    replaceFile(knownHosts, `${port === 22 ? host.address : `[${host.address}]:${port}`} ${host.hostKey}\n`);
     options.push("-o", `UserKnownHostsFile=${knownHosts}`, "-o", "GlobalKnownHostsFile=/dev/null");
   }
   if (host.identityFile) options.push("-o", "IdentitiesOnly=yes", "-i", host.identityFile);
   return options;
 }
 
+/** Seconds after the remote command's time is up before it is sent SIGKILL rather than SIGTERM. */
+const REMOTE_KILL_AFTER_S = 2;
+
 /**
  * The argv that runs `argv` on `host` from this machine, and the environment
- * variables it needs on top of this process's own.
+ * variables it needs on top of this process's own. Over SSH the remote
+ * command gets `timeoutMs` too: killing ssh here leaves it running there.
  */
-export function commandFor(host: HostSpec, argv: readonly string[]): { argv: string[]; env: Record<string, string> } {
+export function commandFor(host: HostSpec, argv: readonly string[], timeoutMs = DEFAULT_TIMEOUT_MS): { argv: string[]; env: Record<string, string> } {
   if (host.kind === "local") return { argv: [...argv], env: {} };
   if (host.kind === "ssh") {
+    // coreutils timeout signals the command's whole process group, so what it started goes too.
+    const bound = ["timeout", "-k", String(REMOTE_KILL_AFTER_S), String(timeoutMs / 1000)];
+    const remote = [...bound, ...(host.netns ? ["ip", "netns", "exec", host.netns] : []), ...(host.ovsRundir ? ["env", `OVS_RUNDIR=${host.ovsRundir}`] : []), ...argv];
     // ssh passes one command line to the remote shell: the only place argv is quoted.
-    const remote = [...(host.netns ? ["ip", "netns", "exec", host.netns] : []), ...(host.ovsRundir ? ["env", `OVS_RUNDIR=${host.ovsRundir}`] : []), ...argv];
     return { argv: ["ssh", ...sshOptions(host), `${host.user}@${host.address}`, "--", shellQuote(remote)], env: {} };
   }
   // `ip netns exec` keeps the environment, so OVS_RUNDIR reaches the OVS tools.
@@ -140,32 +216,89 @@ export function shellQuote(argv: readonly string[]): string {
   return argv.map((a) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(" ");
 }
 
-/** Runs `argv` on `host`; resolves with its output, rejects with a CommandError. */
+/**
+ * How long the output pipes may stay open, with nothing coming through them,
+ * after the command exited. What it wrote is read within an iteration of the
+ * event loop (ssh's shared connection may still be writing the rest: that
+ * keeps the pipes busy); pipes open and quiet this long are held by something
+ * the command left running in the background.
+ */
+const PIPE_GRACE_MS = 1000;
+
+/**
+ * Runs `argv` on `host`; resolves with its output, rejects with a
+ * CommandError. It settles when the command has exited and its output pipes
+ * have closed, or have been quiet PIPE_GRACE_MS since it exited (what it left
+ * holding them is then killed), and at the latest at the timeout.
+ */
 export function exec(host: HostSpec, argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
-  const { argv: full, env } = commandFor(host, argv);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const label = hostLabel(host);
+  let command: ReturnType<typeof commandFor>;
+  try {
+    command = commandFor(host, argv, timeoutMs);
+  } catch (err) {
+    return Promise.reject(new CommandError(label, argv, null, "", "", `could not start (${(err as Error).message})`));
+  }
   return new Promise((resolve, reject) => {
-    const child = spawn(full[0], full.slice(1), { env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] });
+    const { argv: full, env } = command;
+    // Its own process group (detached), so that a kill reaches everything it started.
+    const child = spawn(full[0], full.slice(1), { env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"], detached: true });
     let stdout = "";
     let stderr = "";
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill("SIGKILL");
+    let settled = false;
+    let grace: NodeJS.Timeout | undefined;
+    let busy = false;
+    /** Output after the command exited: its pipes are not quiet yet. */
+    const heard = () => {
+      busy = true;
+      grace?.refresh();
+    };
+    const killGroup = () => {
+      try {
+        if (child.pid) process.kill(-child.pid, "SIGKILL");
+      } catch {
+        // nothing of it left
+      }
+    };
+    /** Settles once, without waiting for pipes: `why` undefined is success. */
+    const settle = (why: string | undefined, code: number | null) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      clearTimeout(grace);
+      child.stdout.destroy();
+      child.stderr.destroy();
+      if (why === undefined) resolve({ stdout, stderr });
+      else reject(new CommandError(label, argv, code, stdout, stderr, why));
+    };
+    const outcome = (code: number | null, signal: NodeJS.Signals | null) => (code === 0 ? undefined : code === null ? `was killed by ${signal}` : `exited ${code}`);
+    const deadline = setTimeout(() => {
+      killGroup();
+      settle(`timed out after ${timeoutMs} ms`, null);
     }, timeoutMs);
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    child.on("error", (err) => {
-      clearTimeout(timer);
-      reject(new CommandError(label, argv, null, stdout, stderr, `could not start (${err.message})`));
+    child.stdout.setEncoding("utf8").on("data", (d: string) => {
+      stdout += d;
+      heard();
     });
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) return resolve({ stdout, stderr });
-      const why = timedOut ? `timed out after ${timeoutMs} ms` : code === null ? `was killed by ${signal}` : `exited ${code}`;
-      reject(new CommandError(label, argv, code, stdout, stderr, why));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => {
+      stderr += d;
+      heard();
     });
+    child.on("error", (err) => settle(`could not start (${err.message})`, null));
+    child.on("exit", (code, signal) => {
+      if (settled) return;
+      grace = setTimeout(() => {
+        busy = false;
+        // The pipes are polled once more first, in case the event loop was held up past the timer.
+        setImmediate(() => {
+          if (settled || busy) return; // more output came: the timer runs again
+          killGroup();
+          settle(outcome(code, signal), code);
+        });
+      }, PIPE_GRACE_MS);
+    });
+    child.on("close", (code, signal) => settle(outcome(code, signal), code));
     // A command that exits without reading its input must not fail the call.
     child.stdin.on("error", () => {});
     child.stdin.end(options.stdin ?? "");

@@ -1,7 +1,27 @@
-import { describe, expect, test } from "vitest";
-import { CommandError, commandFor, exec, shellQuote } from "../../provider/host.ts";
+import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { waitFor } from "../../lab/process.ts";
+import { CommandError, commandFor, exec, type HostSpec, shellQuote, sshOptions } from "../../provider/host.ts";
+import { isRunning, procStat } from "../../provider/proc.ts";
 
 const local = { kind: "local" } as const;
+const hostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKx7Zz9t5GqXkq1kKJ5m0m0rP3hX1F2Lw0cB2d9yQ0Yv";
+/** A spec of its own per call (198.51.100.0/24, RFC 5737; nothing connects to it), so its files are this test's. */
+const sshHost = (extra: Partial<Extract<HostSpec, { kind: "ssh" }>> = {}): Extract<HostSpec, { kind: "ssh" }> => ({
+  kind: "ssh", address: `198.51.100.${1 + Math.floor(Math.random() * 254)}`, port: 20000 + Math.floor(Math.random() * 20000), user: "root", ...extra,
+});
+/** The value of ssh's `-o name=value` in an argv. */
+const sshOption = (argv: readonly string[], name: string) => argv.find((a) => a.startsWith(`${name}=`))!.slice(name.length + 1);
+/** Exited, or exited and not yet reaped. */
+const gone = async (pid: number) => (procStat(pid)?.state ?? "Z") === "Z";
+
+let scratch: string;
+beforeEach(() => {
+  scratch = mkdtempSync(join(tmpdir(), "ool-host-test-"));
+});
+afterEach(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe("shellQuote", () => {
   test.each([
@@ -45,5 +65,123 @@ describe("exec", () => {
   test("a missing program is an error, not a hang", async () => {
     const err = await exec(local, ["no-such-program-here"]).catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/could not start/);
+  });
+
+  // The background sleep holds the output pipes far longer than the test may run: a call that waited for it would never settle.
+  test.each([
+    ["a timeout ends the call at the deadline", 500, /^on localhost: `sh -c .*` timed out after 500 ms$/],
+    ["a command that exits resolves with what it printed, without waiting", undefined, undefined],
+  ])("%s, and what the command left holding its output is killed", async (_, timeoutMs, error) => {
+    const pidfile = join(scratch, "background.pid");
+    const call = exec(local, ["sh", "-c", 'sleep 600 & echo $! > "$1"; echo printed', "sh", pidfile], { timeoutMs });
+    if (error) await expect(call).rejects.toThrow(error);
+    else expect((await call).stdout).toBe("printed\n");
+    const pid = Number(readFileSync(pidfile, "utf8"));
+    try {
+      expect(await waitFor(() => gone(pid), 5000)).toBe(true);
+    } finally {
+      if (isRunning(pid, "sleep")) process.kill(pid, "SIGKILL");
+    }
+  });
+
+  test("output still coming after the command exited is waited for", async () => {
+    // A writer every 0.3 s keeps the pipes busy: PIPE_GRACE_MS counts from the last output.
+    const { stdout } = await exec(local, ["sh", "-c", "(for i in 1 2 3 4; do sleep 0.3; echo $i; done) & echo 0"]);
+    expect(stdout).toBe("0\n1\n2\n3\n4\n");
+  });
+
+  test("output larger than a pipe's buffer comes back whole", async () => {
+    expect((await exec(local, ["head", "-c", "3000000", "/dev/zero"])).stdout).toHaveLength(3_000_000);
+  });
+});
+
+describe("over SSH", () => {
+  test("the remote command has the same time budget: killing ssh here would leave it running there", () => {
+    const { argv } = commandFor(sshHost({ netns: "lab-host2", ovsRundir: "/run/x" }), ["ovs-vsctl", "show"], 1500);
+    expect(argv.at(-1)).toBe("timeout -k 2 1.5 ip netns exec lab-host2 env OVS_RUNDIR=/run/x ovs-vsctl show");
+  });
+
+  test("sockets and known_hosts files are in a directory of this user's, mode 0700, in none others can write to", () => {
+    const dir = dirname(sshOption(commandFor(sshHost(), ["true"]).argv, "ControlPath"));
+    const st = lstatSync(dir);
+    expect({ directory: st.isDirectory(), uid: st.uid, mode: (st.mode & 0o7777).toString(8) }).toEqual({ directory: true, uid: process.geteuid!(), mode: "700" });
+    expect((lstatSync(dirname(dir)).mode & 0o022).toString(8)).toBe("0");
+  });
+
+  test.each([
+    { port: 22, entry: (address: string) => `${address} ${hostKey}` },
+    { port: 2222, entry: (address: string) => `[${address}]:2222 ${hostKey}` },
+  ])("port $port: hostKey is written as ssh looks it up", ({ port, entry }) => {
+    const host = sshHost({ port, hostKey });
+    const knownHosts = sshOption(commandFor(host, ["true"]).argv, "UserKnownHostsFile");
+    try {
+      expect(readFileSync(knownHosts, "utf8")).toBe(`${entry(host.address)}\n`);
+    } finally {
+      rmSync(knownHosts, { force: true });
+    }
+  });
+
+  test("the known_hosts file is replaced, never written through a link planted in its place", () => {
+    const host = sshHost({ hostKey });
+    const knownHosts = sshOption(commandFor(host, ["true"]).argv, "UserKnownHostsFile");
+    const target = join(scratch, "precious");
+    writeFileSync(target, "precious\n");
+    rmSync(knownHosts);
+    symlinkSync(target, knownHosts);
+    try {
+      commandFor(host, ["true"]);
+      expect(readFileSync(target, "utf8")).toBe("precious\n");
+      expect(lstatSync(knownHosts).isFile()).toBe(true);
+      expect(readFileSync(knownHosts, "utf8")).toBe(`[${host.address}]:${host.port} ${hostKey}\n`);
+    } finally {
+      rmSync(knownHosts, { force: true });
+    }
+  });
+
+  test("a missing directory is made, private", () => {
+    const dir = join(scratch, "made", "ssh");
+    sshOptions(sshHost({ hostKey }), dir);
+    expect((lstatSync(dir).mode & 0o777).toString(8)).toBe("700");
+  });
+
+  const euid = process.geteuid!();
+  test.each([
+    {
+      what: "a directory owned by another user",
+      plant: (dir: string) => {
+        mkdirSync(dir, { mode: 0o700 });
+        chownSync(dir, 4242, 4242);
+      },
+      says: new RegExp(`ssh's directory for control sockets and known_hosts files, is owned by uid 4242, not by this user \\(uid ${euid}\\): remove it \\(rm -r .*/ssh\\) and run again`),
+    },
+    {
+      what: "a directory of mode 0777",
+      plant: (dir: string) => {
+        mkdirSync(dir);
+        chmodSync(dir, 0o777);
+      },
+      says: /, has mode 0777: group or others can use it: remove it \(rm -r .*\/ssh\) and run again/,
+    },
+    {
+      what: "a symbolic link (to a private directory)",
+      plant: (dir: string) => {
+        mkdirSync(`${dir}.real`, { mode: 0o700 });
+        symlinkSync(`${dir}.real`, dir);
+      },
+      says: /, is a symbolic link \(to .*\/ssh\.real\): remove the link \(rm .*\/ssh\) and run again/,
+    },
+    {
+      what: "a directory inside one others can write to",
+      plant: (dir: string) => {
+        chmodSync(dirname(dir), 0o777);
+        mkdirSync(dir, { mode: 0o700 });
+      },
+      says: /, is inside .*\/parent, which group or others can write to \(mode 0777\): make .*\/parent owned by root or this user and writable by no one else/,
+    },
+  ])("$what is refused, saying what to do", ({ plant, says }) => {
+    const dir = join(scratch, "parent", "ssh");
+    mkdirSync(dirname(dir), { mode: 0o700 });
+    plant(dir);
+    expect(() => sshOptions(sshHost({ hostKey }), dir)).toThrow(says);
   });
 });

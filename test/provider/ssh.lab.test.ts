@@ -1,13 +1,18 @@
 // The SSH transport against a real sshd in a lab host's namespace: exact argv
 // through the one quoting function, host key verification, a shared
-// connection, the provider through the real engine — and a host becoming
+// connection, host keys on port 22 and others, a timeout that reaches the
+// remote command, the provider through the real engine — and a host becoming
 // unreachable in the middle of a stack that spans two: SSH refused, host key
 // changed, server frozen, a lab host's namespace gone.
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { labDown, labUp } from "../../lab/lab.ts";
 import { labLayout } from "../../lab/layout.ts";
 import { exec, hostLabel, type HostSpec } from "../../provider/host.ts";
 import { ovsDaemonPid } from "../../lab/ovs.ts";
+import { waitFor } from "../../lab/process.ts";
+import { isRunning, procStat } from "../../provider/proc.ts";
 import { hostSnapshot, testLabName } from "../support/machine.ts";
 import { hostileArgv } from "../support/hostile.ts";
 import { startSshd, type TestSshd } from "../support/sshd.ts";
@@ -48,8 +53,37 @@ describe("SSH transport", () => {
     expect((await exec(sshd.spec(), ["ip", "-br", "addr", "show", "mgmt0"])).stdout).toContain(sshd.address);
   });
 
-  test("a server whose host key is not the expected one is refused", async () => {
-    await expect(exec(sshd.spec({ hostKey: sshd.otherHostKey }), ["true"])).rejects.toThrow(/ssh root@203\.0\.113\.\d+:\d+: .* exited 255: .*Host key verification failed/s);
+  // ssh looks a host on port 22 up in known_hosts by its bare address, on another port as [address]:port.
+  const ports = [{ which: "22", port: () => 22 }, { which: "another", port: () => sshd.port }];
+
+  test.each(ports)("hostKey verifies the server on port $which", async ({ port }) => {
+    expect((await exec(sshd.spec({ port: port() }), ["echo", "in"])).stdout).toBe("in\n");
+  });
+
+  test.each(ports)("a server on port $which whose host key is not the expected one is refused", async ({ port }) => {
+    await expect(exec(sshd.spec({ port: port(), hostKey: sshd.otherHostKey }), ["true"])).rejects.toThrow(/ssh root@203\.0\.113\.\d+:\d+: .* exited 255: .*Host key verification failed/s);
+  });
+
+  test("a command that runs too long fails naming the host, and is gone on the host too", async () => {
+    const pidfile = join(sshd.dir, "remote-sleep.pid");
+    // The budget leaves room for the remote user's shell start-up (a second or two here); the
+    // sleep outlasts the test, so a call that waited for it would never settle.
+    const call = exec(sshd.spec(), ["sh", "-c", 'echo $$ > "$1"; exec sleep 600', "sh", pidfile], { timeoutMs: 8000 }).catch((e: unknown) => e);
+    // The remote sleep is a process of this machine, in the lab host's namespace.
+    const pid = async () => Number(await readFile(pidfile, "utf8").catch(() => "0"));
+    expect(await waitFor(async () => (await pid()) > 0, 8000), "the remote command started").toBe(true);
+    const err = await call;
+    expect((err as Error).message).toMatch(/^on ssh root@203\.0\.113\.\d+:\d+: `sh -c .*` timed out after 8000 ms$/);
+    const remote = await pid();
+    try {
+      expect(await waitFor(async () => (procStat(remote)?.state ?? "Z") === "Z", 10_000), "the remote sleep is gone").toBe(true);
+    } finally {
+      if (isRunning(remote, "sleep")) process.kill(remote, "SIGKILL");
+    }
+  });
+
+  test("output larger than a pipe's buffer comes back whole, through ip netns exec and over SSH", async () => {
+    for (const host of [host1.spec, sshd.spec()]) expect((await exec(host, ["head", "-c", "3000000", "/dev/zero"])).stdout).toHaveLength(3_000_000);
   });
 
   test("a refused connection is an error naming the host, not a hang", async () => {
@@ -64,9 +98,9 @@ describe("SSH transport", () => {
         { kind: "Bridge", name: "br", args: { host, name: "br-ssh", datapathType: "netdev" } },
         { kind: "Flow", name: "f", dependsOn: ["br"], args: { host, bridge: "br-ssh", match: "in_port=1", actions: "drop" } },
       ];
-      expect((await s.up(spec)).summary.resourceChanges).toEqual({ create: 3 });
+      expect((await s.up(spec)).summary.resourceChanges).toEqual({ create: 4 });
       expect((await flows(host2.spec, "br-ssh"))[0]).toMatch(/in_port=1 actions=drop/);
-      expect((await s.up(spec)).summary.resourceChanges).toEqual({ same: 3 });
+      expect((await s.up(spec)).summary.resourceChanges).toEqual({ same: 4 });
       await s.destroy();
       expect((await exec(host2.spec, ["ovs-vsctl", "list-br"])).stdout.trim()).toBe("br-phy");
     } finally {
@@ -126,7 +160,7 @@ describe("a host unreachable in the middle of a stack", () => {
     const behind = (await Promise.all(hosts().map(async ([, h]) => (await seenOn(h))[0] === `in_port=1 actions=${old}`))).filter(Boolean).length;
     // State and hosts agree everywhere: refresh changes nothing; up changes just the flows still behind.
     expect(Object.keys((await s.refresh()).summary.resourceChanges ?? {})).toEqual(["same"]);
-    expect((await s.up(spec(next))).summary.resourceChanges).toEqual({ same: 7 - behind, update: behind }); // the stack, 3 bridges and 3 flows
+    expect((await s.up(spec(next))).summary.resourceChanges).toEqual({ same: 8 - behind, update: behind }); // the stack, its instance, 3 bridges and 3 flows
     for (const [, h] of hosts()) expect(await seenOn(h)).toEqual([`in_port=1 actions=${next}`]);
     console.log(`  ${behind} of 3 hosts' flows were still to change after the failed up; one up changed exactly those`);
     actions = next;

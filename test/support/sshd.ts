@@ -1,8 +1,9 @@
 // A real sshd for tests, in a lab host's namespace as on a real host: a
 // management link (veth) from this machine's namespace to the host's, an
-// RFC 5737 address on each end, sshd listening on the host's. Its own host
-// keys, client key and pidfile; everything it started stopped by pid. It can
-// refuse connections, change its host key, or stop answering.
+// RFC 5737 address on each end, sshd listening on the host's, on port 22 as
+// well as a port of its own (the namespace is the host's: 22 is free there).
+// Its own host keys, client key and pidfile; everything it started stopped by
+// pid. It can refuse connections, change its host key, or stop answering.
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -23,6 +24,7 @@ type SshSpec = Extract<HostSpec, { kind: "ssh" }>;
 
 export interface TestSshd {
   address: string;
+  /** A port of its own; sshd listens on 22 too, where ssh looks host keys up differently. */
   port: number;
   /** The key sshd serves now. */
   hostKey: string;
@@ -96,7 +98,7 @@ export async function startSshd(host: LabHost): Promise<TestSshd> {
       await writeFile(
         join(dir, "sshd_config"),
         [
-          `Port ${port}`, `ListenAddress ${there}`, `HostKey ${join(dir, key)}`, `PidFile ${pidfile}`,
+          `Port ${port}`, "Port 22", `ListenAddress ${there}`, `HostKey ${join(dir, key)}`, `PidFile ${pidfile}`,
           `AuthorizedKeysFile ${authorizedKeys}`, "StrictModes no", "UsePAM no", "PasswordAuthentication no",
           "KbdInteractiveAuthentication no", "PermitRootLogin prohibit-password", "MaxStartups 100", "MaxSessions 100",
         ].join("\n") + "\n",
