@@ -6,20 +6,54 @@
 const FIELD = /^[a-z_][a-z0-9_]*$/;
 const VALUE = /^[A-Za-z0-9_.:/+\-[\]]+$/;
 const ACTIONS = /^[A-Za-z0-9_.:/+\-=,()[\]>]+$/;
-/** These are separate inputs of a flow, not part of its match. */
-const NOT_IN_MATCH = new Set(["table", "priority", "cookie", "actions", "idle_timeout", "hard_timeout", "out_port", "out_group"]);
+
+const FLAG = "it is a flow-mod flag (OVS sets it on the flow and matches as if it were not there); a FlowSet has no input for flags, remove it";
+const TIMEOUT = "it is a flow-mod setting that would make OVS expire the flow; a FlowSet's flows are permanent, remove it";
+const STATISTIC = "dump-flows prints it, and OVS ignores it when it reads a flow, so it matches nothing: remove it";
+const IGNORED = "OVS's flow parser ignores it, so it matches nothing: remove it";
+/**
+ * The words OVS's flow parser (ofp-flow.c parse_ofp_str__) takes out of the
+ * match part of a flow-mod line: each changes how the flow is installed, or
+ * vanishes, instead of matching packets — the match would be wider than written.
+ */
+const NOT_IN_MATCH = new Map<string, string>([
+  ["table", "use the flow's own table input"],
+  ["priority", "use the flow's own priority input"],
+  ["cookie", "the resource sets every flow's cookie itself (its owner mark)"],
+  ["idle_timeout", TIMEOUT],
+  ["hard_timeout", TIMEOUT],
+  ["importance", "it is a flow-mod setting (which flow to evict first); a FlowSet has no input for it, remove it"],
+  ["out_port", "it only selects flows to delete or dump and matches no packet (for the port packets come in on, use in_port)"],
+  ["out_group", "it only selects flows to delete or dump and matches no packet, remove it"],
+  ["send_flow_rem", FLAG],
+  ["check_overlap", FLAG],
+  ["reset_counts", FLAG],
+  ["no_packet_counts", FLAG],
+  ["no_byte_counts", FLAG],
+  ["allow_hidden_fields", IGNORED],
+  ["no_readonly_table", IGNORED],
+  ["duration", STATISTIC],
+  ["n_packets", STATISTIC],
+  ["n_bytes", STATISTIC],
+  ["idle_age", STATISTIC],
+  ["hard_age", STATISTIC],
+]);
+/** OVS reads these by name alone (ofp_parse_protocol, and eth for packet_type) and drops any value: "tcp=80" matches all of TCP. */
+const NO_VALUE = new Set(["ip", "ipv4", "ip4", "ipv6", "ip6", "arp", "rarp", "icmp", "icmp6", "tcp", "tcp6", "udp", "udp6", "sctp", "sctp6", "mpls", "mplsm", "eth"]);
 const L3 = ["ip", "ipv6", "tcp", "tcp6", "udp", "udp6", "sctp", "sctp6", "icmp", "icmp6", "arp", "rarp"];
 const L4 = ["tcp", "tcp6", "udp", "udp6", "sctp", "sctp6"];
 const NEEDS_L3 = new Set(["nw_src", "nw_dst", "nw_proto", "nw_tos", "nw_ecn", "nw_ttl", "ip_src", "ip_dst", "ipv6_src", "ipv6_dst", "ct_nw_src", "ct_nw_dst"]);
 const NEEDS_L4 = new Set(["tp_src", "tp_dst", "tcp_src", "tcp_dst", "udp_src", "udp_dst", "tcp_flags"]);
 
-function fields(match: string): Map<string, string | undefined> {
-  const out = new Map<string, string | undefined>();
-  for (const item of match.split(",")) {
+function items(match: string): [string, string | undefined][] {
+  return match.split(",").map((item) => {
     const eq = item.indexOf("=");
-    out.set(eq < 0 ? item : item.slice(0, eq), eq < 0 ? undefined : item.slice(eq + 1));
-  }
-  return out;
+    return eq < 0 ? [item, undefined] : [item.slice(0, eq), item.slice(eq + 1)];
+  });
+}
+
+function fields(match: string): Map<string, string | undefined> {
+  return new Map(items(match));
 }
 
 function hasAny(f: Map<string, string | undefined>, names: string[]): boolean {
@@ -30,13 +64,19 @@ function hasAny(f: Map<string, string | undefined>, names: string[]): boolean {
 export function matchProblems(match: string): string[] {
   if (match === "") return [];
   if (!/^[^\s,][^\s]*$/.test(match) || match.endsWith(",")) return ["must be comma-separated field[=value] items with no spaces"];
+  // ofp_extract_actions: the actions start at the first "action" anywhere in the line.
+  if (match.includes("action")) return ['must not contain "action": OVS starts a flow\'s actions at the first "action" in it, so the match would end there; actions go in the flow\'s own actions input'];
   const problems: string[] = [];
-  const f = fields(match);
-  for (const [name, value] of f) {
+  const seen = new Set<string>();
+  for (const [name, value] of items(match)) {
     if (!FIELD.test(name)) problems.push(`${JSON.stringify(name)} is not a field name`);
-    else if (NOT_IN_MATCH.has(name)) problems.push(`${name} is not part of a match (use the flow's own ${name} input${name === "actions" ? "" : " where there is one"})`);
+    else if (NOT_IN_MATCH.has(name)) problems.push(`${name} is not part of a match: ${NOT_IN_MATCH.get(name)}`);
+    else if (seen.has(name)) problems.push(`${name} is given twice: OVS keeps only the last`);
+    else if (value !== undefined && NO_VALUE.has(name)) problems.push(`${name} takes no value: OVS ignores =${value} and matches every ${name} packet`);
     else if (value !== undefined && !VALUE.test(value)) problems.push(`the value of ${name} has characters OVS does not use in matches`);
+    seen.add(name);
   }
+  const f = fields(match);
   const l3 = hasAny(f, L3) || f.has("dl_type") || f.has("eth_type");
   const l4 = hasAny(f, L4) || f.has("nw_proto") || f.has("ip_proto");
   for (const name of f.keys()) {

@@ -78,49 +78,64 @@ function splitPriority(match: string): { priority: number; match: string } {
   return m ? { priority: Number(m[1]), match: m[2] } : { priority: DEFAULT_PRIORITY, match };
 }
 
-/** Splits "<head> actions=<actions>" where actions= starts a word. */
-function splitActions(line: string): { head: string; actions: string } {
-  const m = /^(.*?)(?:^|[ ,])actions=(.*)$/.exec(line);
-  if (!m) throw new Error(`no actions in OVS output line: ${line}`);
-  return { head: m[1].replace(/,$/, "").trim(), actions: m[2].trim() };
+/** Flow-mod flags as OVS prints them, each a bare word before the match (ofputil_flow_mod_flags_format). */
+const FLAGS = ["send_flow_rem", "check_overlap", "reset_counts", "no_packet_counts", "no_byte_counts", "allow_hidden_fields", "no_readonly_table"];
+
+/**
+ * One item dump-flows prints before the match (ofputil_flow_stats_format):
+ * "key=value, " or a flag and a space — no comma between the last flag and the match.
+ */
+const DUMP_ITEM = new RegExp(
+  `^(?:(cookie|table)=(0x[0-9a-f]+|[0-9]+), |(?:duration|n_packets|n_bytes|idle_timeout|hard_timeout|importance|idle_age|hard_age)=[^ ,]+, |(?:${FLAGS.join("|")}) )`,
+);
+
+/** "<match> actions=<actions>" or "actions=<actions>"; the match has no spaces, so anything else is output this parser does not know. */
+function matchAndActions(rest: string, line: string): { match: string; actions: string } {
+  const m = /^(?:(\S+) )?actions=(.*)$/.exec(rest);
+  if (!m) throw new Error(`unexpected OVS output line (the match cannot be told apart): ${line}`);
+  return { match: m[1] ?? "", actions: m[2].trim() };
 }
 
-/** `ovs-ofctl --no-stats dump-flows` output. */
+/** `ovs-ofctl dump-flows` output, with or without --no-stats. */
 export function parseDumpFlows(stdout: string): InstalledFlow[] {
   const flows: InstalledFlow[] = [];
   for (const line of stdout.split("\n")) {
     if (!line.startsWith(" ")) continue; // the reply header, e.g. "OFPST_FLOW reply (OF1.4)"
-    const { head, actions } = splitActions(line.trim());
+    let rest = line.trim();
     let cookie = "0";
     let table = 0;
-    let match = "";
-    for (const item of head.split(", ")) {
-      const [key, value] = item.split(/=(.*)/s);
-      if (key === "cookie") cookie = BigInt(value).toString();
-      else if (key === "table") table = Number(value);
-      else if (!/^(duration|n_packets|n_bytes|idle_timeout|hard_timeout|idle_age|hard_age|importance|reset_counts|send_flow_rem|no_packet_counts|no_byte_counts|check_overlap)$/.test(key ?? "")) match = item;
+    for (let m = DUMP_ITEM.exec(rest); m; rest = rest.slice(m[0].length), m = DUMP_ITEM.exec(rest)) {
+      if (m[1] === "cookie") cookie = BigInt(m[2]).toString();
+      else if (m[1] === "table") table = Number(m[2]);
     }
+    const { match, actions } = matchAndActions(rest, line);
     flows.push({ cookie, table, ...splitPriority(match), actions });
   }
   return flows;
 }
 
-/** `ovs-ofctl parse-flows` output: one "… ADD [table:N] [match] [cookie:0x…] actions=…" line a flow. */
+/**
+ * `ovs-ofctl parse-flows` output: one "… ADD [table:N] [match] [cookie:0x…]
+ * [idle:N …] [flags] actions=…" line a flow (ofputil_flow_mod_format).
+ */
 export function parseParsedFlows(stdout: string): InstalledFlow[] {
   const flows: InstalledFlow[] = [];
   for (const line of stdout.split("\n")) {
     const at = line.indexOf("): ADD ");
     if (at < 0) continue;
-    const { head, actions } = splitActions(line.slice(at + "): ADD ".length));
+    const { head, actions } = /^(?<head>.*?) ?actions=(?<actions>.*)$/.exec(line.slice(at + "): ADD ".length))?.groups ?? {};
+    if (head === undefined) throw new Error(`no actions in OVS output line: ${line}`);
+    const tokens = head.split(" ").filter(Boolean);
     let cookie = "0";
     let table = 0;
-    let match = "";
-    for (const token of head.split(" ").filter(Boolean)) {
-      if (token.startsWith("table:")) table = Number(token.slice(6));
-      else if (token.startsWith("cookie:")) cookie = BigInt(token.slice(7)).toString();
-      else if (!/^[a-z_]+:/.test(token)) match = token;
+    if (tokens[0]?.startsWith("table:")) table = Number(tokens.shift()!.slice(6));
+    // The match comes first and is never "key:value" or a flag; all after it is.
+    const match = tokens[0] !== undefined && !/^[a-z_]+:/.test(tokens[0]) && !FLAGS.includes(tokens[0]) ? tokens.shift()! : "";
+    for (const token of tokens) {
+      if (token.startsWith("cookie:")) cookie = BigInt(token.slice(7)).toString();
+      else if (!/^[a-z_]+:/.test(token) && !FLAGS.includes(token)) throw new Error(`unexpected OVS output line (the match cannot be told apart): ${line}`);
     }
-    flows.push({ cookie, table, ...splitPriority(match), actions });
+    flows.push({ cookie, table, ...splitPriority(match), actions: actions.trim() });
   }
   return flows;
 }

@@ -41,34 +41,34 @@ describe("ports, meters and flows", () => {
 
   test("the seed's meter scenario goes up; a second up changes nothing", async () => {
     const up = await ctx.s.up([bridge, ...ports, meter(), seedFlows()]);
-    expect(up.summary.resourceChanges).toEqual({ create: 6 });
+    expect(up.summary.resourceChanges).toEqual({ create: 7 });
     expect(await vsctl("get", "Interface", "internal", "ofport")).toBe("7");
     expect(up.outputs.gre.value.ofport).toBe(1);
     expect(await flowsOn("br0")).toEqual([
       "in_port=7 actions=meter:7,set_field:0x3e8->tun_id,set_field:192.0.2.2->tun_dst,output:1",
       "tun_id=0x3e8,tun_src=192.0.2.2,in_port=1 actions=output:7",
     ]);
-    expect((await ctx.s.up([bridge, ...ports, meter(), seedFlows()])).summary.resourceChanges).toEqual({ same: 6 });
+    expect((await ctx.s.up([bridge, ...ports, meter(), seedFlows()])).summary.resourceChanges).toEqual({ same: 7 });
     // OVS's canonical spelling differs from ours: refresh must not see that as drift.
     await ctx.s.refresh();
-    expect((await ctx.s.preview([bridge, ...ports, meter(), seedFlows()])).changeSummary).toEqual({ same: 6 });
+    expect((await ctx.s.preview([bridge, ...ports, meter(), seedFlows()])).changeSummary).toEqual({ same: 7 });
   });
 
   test("a port's MTU changes in place; its type replaces it", async () => {
     const mtu = [ports[0], { ...ports[1], args: { ...ports[1].args, mtuRequest: 1450 } }];
-    expect((await ctx.s.up([bridge, ...mtu, meter(), seedFlows()])).summary.resourceChanges).toEqual({ same: 5, update: 1 });
+    expect((await ctx.s.up([bridge, ...mtu, meter(), seedFlows()])).summary.resourceChanges).toEqual({ same: 6, update: 1 });
     expect(await vsctl("get", "Interface", "internal", "mtu_request")).toBe("1450");
     const tap = [ports[0], { ...ports[1], args: { ...ports[1].args, type: "tap" } }];
     const preview = await ctx.s.preview([bridge, ...tap, meter(), seedFlows()]);
-    expect(preview.changeSummary).toEqual({ same: 5, replace: 1 });
-    expect((await ctx.s.up([bridge, ...ports, meter(), seedFlows()])).summary.resourceChanges).toEqual({ same: 5, update: 1 });
+    expect(preview.changeSummary).toEqual({ same: 6, replace: 1 });
+    expect((await ctx.s.up([bridge, ...ports, meter(), seedFlows()])).summary.resourceChanges).toEqual({ same: 6, update: 1 });
     expect(await vsctl("get", "Interface", "internal", "mtu_request")).toBe("[]");
   });
 
   test("meter bands change in place with mod-meter: the flows stay, nothing is replaced", async () => {
     const before = await flowsOn("br0");
     const preview = await ctx.s.preview([bridge, ...ports, meter({ bands: [{ type: "drop", rate: 100000, burstSize: 50000 }] }), seedFlows()]);
-    expect(preview.changeSummary).toEqual({ same: 5, update: 1 });
+    expect(preview.changeSummary).toEqual({ same: 6, update: 1 });
     await ctx.s.up([bridge, ...ports, meter({ bands: [{ type: "drop", rate: 100000, burstSize: 50000 }] }), seedFlows()]);
     expect(await meters("br0")).toEqual(["meter=7 kbps burst bands=", "type=drop rate=100000 burst_size=50000"]);
     expect(await flowsOn("br0")).toEqual(before);
@@ -77,7 +77,7 @@ describe("ports, meters and flows", () => {
   test("the meter rule: a replaced meter takes its flows down first and brings them back after", async () => {
     const next = [bridge, ...ports, meter({ meterId: 9 }), seedFlows(9)];
     const preview = await ctx.s.preview(next);
-    expect(preview.changeSummary).toEqual({ same: 4, replace: 2 });
+    expect(preview.changeSummary).toEqual({ same: 5, replace: 2 });
     expect(preview.stdout).toMatch(/\+-pulumi-nodejs:dynamic\/ovs-offload-lab:FlowSet: \(replace\)/);
     await ctx.s.up(next);
     expect(await meters("br0")).toEqual(["meter=9 kbps burst bands=", "type=drop rate=200000 burst_size=50000"]);
@@ -94,7 +94,7 @@ describe("ports, meters and flows", () => {
     const refreshed = await ctx.s.refresh();
     expect(refreshed.summary.resourceChanges).toMatchObject({ delete: 1, update: 1 });
     const up = await ctx.s.up(spec);
-    expect(up.summary.resourceChanges).toEqual({ same: 4, create: 1, update: 1 });
+    expect(up.summary.resourceChanges).toEqual({ same: 5, create: 1, update: 1 });
     expect(await flowsOn("br0")).toHaveLength(2);
     expect(await meters("br0")).toHaveLength(2);
   });
@@ -103,7 +103,7 @@ describe("ports, meters and flows", () => {
     const spec = [bridge, ...ports, meter({ meterId: 9 }), seedFlows(9)];
     await ofctl("--strict", "del-flows", "br0", "priority=32768,in_port=1,tun_src=192.0.2.2,tun_id=1000");
     await ctx.s.refresh();
-    expect((await ctx.s.preview(spec)).changeSummary).toEqual({ same: 5, update: 1 });
+    expect((await ctx.s.preview(spec)).changeSummary).toEqual({ same: 6, update: 1 });
     await ctx.s.up(spec);
     expect(await flowsOn("br0")).toHaveLength(2);
   });
@@ -133,6 +133,41 @@ describe("ports, meters and flows", () => {
     } finally {
       await other.dispose();
     }
+  });
+
+  test("foreign flows with flags, importance or timeouts are clashes too: refused, and left as they were", async () => {
+    // Added by hand (cookie 0), each with what dump-flows prints before the match with no comma after it.
+    const foreign = [
+      "priority=5,in_port=4,send_flow_rem actions=drop",
+      "priority=6,in_port=4,check_overlap,reset_counts actions=drop",
+      "priority=7,in_port=4,no_packet_counts,no_byte_counts,importance=3 actions=drop",
+      "table=2,priority=8,ip,nw_dst=198.51.100.9,idle_timeout=3600,hard_timeout=7200,send_flow_rem actions=drop",
+      "table=3,tcp,tp_dst=80,send_flow_rem actions=drop",
+      "table=4,send_flow_rem,check_overlap actions=drop",
+    ];
+    const other = await testStack("resources", { stackName: "flagged" });
+    try {
+      for (const flow of foreign) await ofctl("add-flow", "br0", flow);
+      const before = await flowsOn("br0");
+      expect(before).toEqual(expect.arrayContaining(["send_flow_rem priority=5,in_port=4 actions=drop", "table=4, send_flow_rem check_overlap actions=drop"]));
+      const same = [
+        { priority: 5, match: "in_port=4", actions: "output:1" },
+        { priority: 6, match: "in_port=4", actions: "output:1" },
+        { priority: 7, match: "in_port=4", actions: "output:1" },
+        { table: 2, priority: 8, match: "ip,nw_dst=198.51.100.9", actions: "output:1" },
+        { table: 3, match: "tcp,tp_dst=80", actions: "output:1" },
+        { table: 4, actions: "output:1" },
+      ];
+      const clash = (flows: typeof same) => [{ kind: "FlowSet", name: "clash", args: { host, bridge: "br0", flows } }];
+      await expect(other.up(clash(same.slice(0, 1)))).rejects.toThrow(/already has flows of another owner .*: cookie=0x0 table=0,priority=5,in_port=4 actions=drop;/);
+      expect(await flowsOn("br0")).toEqual(before);
+      await expect(other.up(clash(same))).rejects.toThrow(/already has flows of another owner .* \(and 3 more\)/);
+      expect(await flowsOn("br0")).toEqual(before);
+    } finally {
+      await other.dispose();
+      await ofctl("del-flows", "br0", "cookie=0/-1");
+    }
+    expect(await flowsOn("br0")).toHaveLength(2);
   });
 
   test("destroy leaves the host as before: no bridge, port, meter, flow or external_ids left", async () => {
