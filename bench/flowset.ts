@@ -7,7 +7,7 @@ import { labLayout } from "../lab/layout.ts";
 import { flowSetProvider, type FlowSetInputs } from "../provider/flow.ts";
 import { exec } from "../provider/host.ts";
 import { bundleArgv, flowModLine, ofctl, type FlowSpec } from "../provider/ovs/ofctl.ts";
-import { cookieFor } from "../provider/resource.ts";
+import { PROVIDER_VERSION } from "../provider/resource.ts";
 
 const sizes = process.argv.slice(2).map(Number);
 const lab = labLayout(`bench${process.pid % 1000}`, 1);
@@ -33,13 +33,12 @@ async function main() {
     await exec(host, ["ovs-vsctl", "add-br", "bench0", "--", "set", "Bridge", "bench0", "datapath_type=netdev", "protocols=OpenFlow13,OpenFlow14"]);
     const rows: string[][] = [["flows", "FlowSet create", "raw --bundle add-flows", "FlowSet one-flow change", "raw replace-flows"]];
     for (const n of sizes.length ? sizes : [10_000, 100_000]) {
-      const owner = `bench/${n}`;
-      const inputs: FlowSetInputs = { host, bridge: "bench0", flows: flows(n), meters: [], cookie: cookieFor(owner), owner, providerVersion: "bench" };
+      const inputs: FlowSetInputs = { host, bridge: "bench0", flows: flows(n), meters: [], owner: `bench/bench/FlowSet/f${n}`, providerVersion: PROVIDER_VERSION };
       const checked = (await flowSetProvider.check({}, inputs as never)).inputs as FlowSetInputs;
       const create = await time(() => flowSetProvider.create(checked));
       const changed = { ...checked, flows: flows(n, 1) };
-      const change = await time(() => flowSetProvider.update("", { ...checked, appliedDigest: "", installedDigest: "", installedCount: n }, changed));
-      await flowSetProvider.delete("", { ...changed, appliedDigest: "", installedDigest: "", installedCount: n });
+      const change = await time(() => flowSetProvider.update("", { ...checked, appliedDigest: "", installedDigest: "", installedCount: n, cookie: "" }, changed));
+      await flowSetProvider.delete("", { ...changed, appliedDigest: "", installedDigest: "", installedCount: n, cookie: "" });
 
       const file = (fs: FlowSpec[]) => fs.map((f) => flowModLine({ op: "add", flow: f }, "1")).join("\n") + "\n";
       const rawCreate = await time(() => exec(host, bundleArgv("bench0"), { stdin: file(flows(n)), timeoutMs: 600_000 }));

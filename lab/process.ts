@@ -1,7 +1,7 @@
 // Daemons the lab starts, stopped by the pid in their pidfile, and only when
 // that pid still runs the program we started (pids get reused).
 import { readFile } from "node:fs/promises";
-import { procStat } from "../provider/proc.ts";
+import { procIdentity, stillRunning, type ProcIdentity } from "../provider/proc.ts";
 
 export async function readPid(pidfile: string): Promise<number | undefined> {
   try {
@@ -51,23 +51,25 @@ export async function waitFor(done: () => Promise<boolean>, timeoutMs: number): 
   }
 }
 
-/** SIGTERM, then SIGKILL if it has not exited within `graceMs`; resolves when it is gone. */
-export async function stopPid(pid: number, graceMs = 5000): Promise<void> {
-  const gone = async () => (await cmdline(pid)) === undefined || isZombie(pid);
-  try {
-    process.kill(pid, "SIGTERM");
-  } catch {
-    return;
+/**
+ * SIGTERM, then SIGKILL if it has not exited within `graceMs`; resolves when
+ * it is gone. The process is `target`, or the one that has `target`'s pid now;
+ * each signal goes only to that same process, checked right before it is sent,
+ * never to a later one given its pid. (Only a pidfd would close the gap between
+ * that check and the signal; Node.js has none.)
+ */
+export async function stopPid(target: number | ProcIdentity, graceMs = 5000): Promise<void> {
+  const id = typeof target === "number" ? procIdentity(target) : target;
+  if (id === undefined) return;
+  const gone = async () => !stillRunning(id);
+  for (const signal of ["SIGTERM", "SIGKILL"] as const) {
+    if (await gone()) return;
+    try {
+      process.kill(id.pid, signal);
+    } catch {
+      return;
+    }
+    if (await waitFor(gone, graceMs)) return;
   }
-  if (await waitFor(gone, graceMs)) return;
-  try {
-    process.kill(pid, "SIGKILL");
-  } catch {
-    return;
-  }
-  if (!(await waitFor(gone, graceMs))) throw new Error(`process ${pid} did not exit after SIGKILL`);
-}
-
-function isZombie(pid: number): boolean {
-  return (procStat(pid)?.state ?? "Z") === "Z";
+  throw new Error(`process ${id.pid} (${id.exe}) did not exit after SIGKILL: it is stuck in the kernel; /proc/${id.pid}/stack shows where`);
 }

@@ -5,7 +5,7 @@ import { exec, hostLabel, type HostSpec } from "./host.ts";
 import { lazyProvider } from "./loader.ts";
 import { asList, asMap, findClause, managedKeys, mapSettings, mapUpdate, optional, OWNER_KEY, parseFinds, vsctl } from "./ovs/vsctl.ts";
 import { dynamicProvider, ownedElsewhere, ownerOf, PROVIDER_VERSION, TYPE_MODULE, type Identity } from "./resource.ts";
-import { hostSpec, ifName, stringMap } from "./schema.ts";
+import { externalIds, hostSpec, identity, ifName, stringMap } from "./schema.ts";
 
 export interface BridgeArgs {
   /** Where the bridge lives. Changing it replaces the bridge. */
@@ -50,9 +50,8 @@ export const bridgeSchema = z
       .default(["OpenFlow10", "OpenFlow13", "OpenFlow14"])
       .refine((p) => REQUIRED_PROTOCOLS.every((r) => p.includes(r as (typeof PROTOCOLS)[number])), "must include OpenFlow13 (meters) and OpenFlow14 (bundles)"),
     otherConfig: stringMap.default({}),
-    externalIds: stringMap.refine((m) => !(OWNER_KEY in m), `must not set ${OWNER_KEY}: it marks the owner`).default({}),
-    owner: z.string().min(1),
-    providerVersion: z.string(),
+    externalIds: externalIds.default({}),
+    ...identity,
   })
   .strict();
 
@@ -114,14 +113,17 @@ export const bridgeProvider = dynamicProvider<BridgeInputs, BridgeOutputs>(
       return b;
     },
     async read(_id, props) {
-      return (await readBridge(props))?.outs;
+      // A bridge of the same name with another owner is not this one: gone.
+      const now = await readBridge(props);
+      return now?.owner === props.owner ? now.outs : undefined;
     },
     async update(_id, olds, news) {
       await exec(news.host, updateBridgeArgv(olds, news));
       return news;
     },
     async delete(_id, props) {
-      await exec(props.host, deleteBridgeArgv(props.name));
+      // del-br takes the bridge's ports and flows with it: only ever our own bridge.
+      if ((await readBridge(props))?.owner === props.owner) await exec(props.host, deleteBridgeArgv(props.name));
     },
   },
   ["host", "name", "datapathType", "failMode", "protocols", "otherConfig", "externalIds", "owner", "providerVersion"],
@@ -134,7 +136,6 @@ export class Bridge extends pulumi.dynamic.Resource {
   declare readonly host: pulumi.Output<HostSpec>;
 
   constructor(name: string, args: BridgeArgs, opts?: pulumi.CustomResourceOptions) {
-    const owner = ownerOf("Bridge", name);
-    super(lazyProvider("Bridge"), name, { ...args, owner, providerVersion: PROVIDER_VERSION }, opts, TYPE_MODULE, "Bridge");
+    super(lazyProvider("Bridge"), name, { ...args, owner: ownerOf("Bridge", name), providerVersion: PROVIDER_VERSION }, opts, TYPE_MODULE, "Bridge");
   }
 }

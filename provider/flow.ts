@@ -11,7 +11,7 @@ import {
 } from "./ovs/ofctl.ts";
 import { actionsProblems, matchProblems, metersUsed } from "./ovs/flow-syntax.ts";
 import { cookieFor, dynamicProvider, ownerOf, PROVIDER_VERSION, TYPE_MODULE, type Identity } from "./resource.ts";
-import { hostSpec, ifName } from "./schema.ts";
+import { hostSpec, identity, ifName } from "./schema.ts";
 
 export interface FlowArgs {
   /** Where the bridge lives. Replaces. */
@@ -44,11 +44,11 @@ export interface FlowSetInputs extends Identity {
   bridge: string;
   flows: FlowSpec[];
   meters: number[];
-  /** The OpenFlow cookie on every flow of this resource (decimal), derived from its owner. */
-  cookie: string;
 }
 
 export interface FlowSetOutputs extends FlowSetInputs {
+  /** The OpenFlow cookie on every flow of this resource (decimal): cookieFor(owner), never an input. */
+  cookie: string;
   /** sha256 of the flows as OVS printed them right after the last apply (canonical form). */
   appliedDigest: string;
   /** The same of what is installed now (refresh updates it): a difference is drift, repaired by the next up. */
@@ -76,9 +76,7 @@ export const flowSetSchema = z
     bridge: ifName,
     flows: z.array(flowSpec).min(1, "must hold at least one flow"),
     meters: z.array(z.number().int().min(1).max(0xffff0000)).default([]),
-    cookie: z.string().regex(/^[1-9][0-9]*$/),
-    owner: z.string().min(1),
-    providerVersion: z.string(),
+    ...identity,
   })
   .strict()
   .superRefine((s, ctx) => {
@@ -123,15 +121,16 @@ export function foreignClashes(desired: InstalledFlow[], all: InstalledFlow[], c
 }
 
 async function installed(s: FlowSetInputs): Promise<InstalledFlow[]> {
-  return parseDumpFlows((await exec(s.host, dumpFlowsArgv(s.bridge, s.cookie))).stdout);
+  return parseDumpFlows((await exec(s.host, dumpFlowsArgv(s.bridge, cookieFor(s.owner)))).stdout);
 }
 
-/** Brings the bridge's flows with this cookie to exactly `s.flows`, in one bundle. */
+/** Brings the bridge's flows with this resource's cookie to exactly `s.flows`, in one bundle. */
 async function converge(s: FlowSetInputs): Promise<FlowSetOutputs> {
-  const lines = s.flows.map((f) => flowModLine({ op: "add", flow: f }, s.cookie).slice("add ".length)).join("\n") + "\n";
+  const cookie = cookieFor(s.owner);
+  const lines = s.flows.map((f) => flowModLine({ op: "add", flow: f }, cookie).slice("add ".length)).join("\n") + "\n";
   const desired = parseParsedFlows((await exec(s.host, parseFlowsArgv(), { stdin: lines })).stdout);
   const all = parseDumpFlows((await exec(s.host, dumpFlowsArgv(s.bridge))).stdout);
-  const clashes = foreignClashes(desired, all, s.cookie);
+  const clashes = foreignClashes(desired, all, cookie);
   if (clashes.length) {
     throw new Error(
       `bridge ${s.bridge} on ${hostLabel(s.host)} already has flows of another owner with the same table, priority and match: ` +
@@ -139,12 +138,12 @@ async function converge(s: FlowSetInputs): Promise<FlowSetOutputs> {
         `${clashes.length > 3 ? ` (and ${clashes.length - 3} more)` : ""}; change the priority or match, or remove those flows`,
     );
   }
-  const mods = planFlowMods(desired, all.filter((f) => f.cookie === s.cookie));
+  const mods = planFlowMods(desired, all.filter((f) => f.cookie === cookie));
   if (mods.length) {
-    await exec(s.host, bundleArgv(s.bridge), { stdin: mods.map((m) => flowModLine(m, s.cookie)).join("\n") + "\n", timeoutMs: 300_000 });
+    await exec(s.host, bundleArgv(s.bridge), { stdin: mods.map((m) => flowModLine(m, cookie)).join("\n") + "\n", timeoutMs: 300_000 });
   }
   const now = await installed(s);
-  return { ...s, appliedDigest: digest(now), installedDigest: digest(now), installedCount: now.length };
+  return { ...s, cookie, appliedDigest: digest(now), installedDigest: digest(now), installedCount: now.length };
 }
 
 export const flowSetProvider = dynamicProvider<FlowSetInputs, FlowSetOutputs>(
@@ -152,33 +151,33 @@ export const flowSetProvider = dynamicProvider<FlowSetInputs, FlowSetOutputs>(
     schema: flowSetSchema as unknown as z.ZodType<FlowSetInputs>,
     // A replaced Meter shows up here as unknown meters: replace, so the flows
     // go before the meter is deleted and come back after it is made.
-    replaceOn: ["host", "bridge", "cookie", "meters"],
+    replaceOn: ["host", "bridge", "meters"],
     deleteBeforeReplace: true,
-    idOf: (s) => `${s.bridge}/cookie=${cookieHex(s.cookie)}`,
+    idOf: (s) => `${s.bridge}/cookie=${cookieHex(cookieFor(s.owner))}`,
     async create(s) {
       return converge(s);
     },
     async read(_id, props) {
       const now = await installed(props);
       if (now.length === 0) return undefined;
-      return { ...props, installedDigest: digest(now), installedCount: now.length };
+      return { ...props, cookie: cookieFor(props.owner), installedDigest: digest(now), installedCount: now.length };
     },
     async update(_id, _olds, news) {
       return converge(news);
     },
     async delete(_id, props) {
       try {
-        await exec(props.host, ofctl("OpenFlow14", ["del-flows", props.bridge, `cookie=${cookieHex(props.cookie)}/-1`]));
+        await exec(props.host, ofctl("OpenFlow14", ["del-flows", props.bridge, `cookie=${cookieHex(cookieFor(props.owner))}/-1`]));
       } catch (err) {
         if (!isNoSuchBridge(err)) throw err;
       }
     },
     drift: (olds) => (olds.installedDigest !== olds.appliedDigest ? ["installedDigest"] : []),
   },
-  ["host", "bridge", "flows", "meters", "cookie", "owner", "providerVersion"],
+  ["host", "bridge", "flows", "meters", "owner", "providerVersion"],
 );
 
-const OUTPUTS = { appliedDigest: undefined, installedDigest: undefined, installedCount: undefined };
+const OUTPUTS = { cookie: undefined, appliedDigest: undefined, installedDigest: undefined, installedCount: undefined };
 
 /** Flows applied together, atomically, owned by this resource. */
 export class FlowSet extends pulumi.dynamic.Resource {
@@ -187,8 +186,7 @@ export class FlowSet extends pulumi.dynamic.Resource {
   declare readonly cookie: pulumi.Output<string>;
 
   constructor(name: string, args: FlowSetArgs, opts?: pulumi.CustomResourceOptions) {
-    const owner = ownerOf("FlowSet", name);
-    super(lazyProvider("FlowSet"), name, { ...args, ...OUTPUTS, cookie: cookieFor(owner), owner, providerVersion: PROVIDER_VERSION }, opts, TYPE_MODULE, "FlowSet");
+    super(lazyProvider("FlowSet"), name, { ...args, ...OUTPUTS, owner: ownerOf("FlowSet", name), providerVersion: PROVIDER_VERSION }, opts, TYPE_MODULE, "FlowSet");
   }
 }
 
@@ -198,9 +196,8 @@ export class Flow extends pulumi.dynamic.Resource {
   declare readonly cookie: pulumi.Output<string>;
 
   constructor(name: string, args: FlowArgs, opts?: pulumi.CustomResourceOptions) {
-    const owner = ownerOf("Flow", name);
     const { table, priority, match, actions, ...rest } = args;
     const flows = pulumi.all([table, priority, match, actions]).apply(([t, p, m, a]) => [{ table: t, priority: p, match: m, actions: a }]);
-    super(lazyProvider("FlowSet"), name, { ...rest, flows, ...OUTPUTS, cookie: cookieFor(owner), owner, providerVersion: PROVIDER_VERSION }, opts, TYPE_MODULE, "Flow");
+    super(lazyProvider("FlowSet"), name, { ...rest, flows, ...OUTPUTS, owner: ownerOf("Flow", name), providerVersion: PROVIDER_VERSION }, opts, TYPE_MODULE, "Flow");
   }
 }

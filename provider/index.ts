@@ -1,6 +1,7 @@
 // The resources, for Pulumi programs.
 export { Bridge, type BridgeArgs } from "./bridge.ts";
 export { Flow, FlowSet, type FlowArgs, type FlowSetArgs } from "./flow.ts";
+export { StackInstance } from "./instance.ts";
 export type { HostSpec } from "./host.ts";
 export { Meter, type MeterArgs } from "./meter.ts";
 export { Netns, type NetnsArgs } from "./netns.ts";

@@ -11,6 +11,7 @@ export interface IpLink {
   address?: string;
   mtu: number;
   flags: string[];
+  altnames?: string[];
 }
 
 /** The host's own namespace, when it is a named one. */
@@ -32,9 +33,40 @@ export async function netnsNames(host: HostSpec): Promise<string[]> {
   return (JSON.parse(stdout || "[]") as { name: string }[]).map((n) => n.name);
 }
 
-export async function addNetns(host: HostSpec, name: string): Promise<void> {
+/**
+ * Makes namespace `name` with its loopback up and `mark` as the loopback's
+ * altname: a namespace has no other place for an owner's mark, and the mark
+ * goes when the namespace does. All or nothing: a namespace that cannot be
+ * marked is deleted again.
+ */
+export async function addNetns(host: HostSpec, name: string, mark: string): Promise<void> {
   await exec(onMachine(host), ["ip", "netns", "add", name]);
-  await ipExec(host, name, ["link", "set", "lo", "up"]);
+  try {
+    await ipBatch(host, name, ["link set dev lo up", `link property add dev lo altname ${mark}`]);
+  } catch (err) {
+    await deleteNetns(host, name);
+    throw err;
+  }
+}
+
+/** A namespace being made or deleted right now, or a stale name under /run/netns, cannot be entered. */
+function cannotEnter(err: unknown): boolean {
+  return err instanceof CommandError && /setting the network namespace .* failed|Cannot open network namespace/.test(err.stderr);
+}
+
+/**
+ * The altnames of namespace `name`'s loopback (its marks), or undefined when
+ * there is no such namespace; one that is listed but cannot be entered bears
+ * no mark of ours.
+ */
+export async function netnsMarks(host: HostSpec, name: string): Promise<string[] | undefined> {
+  if (!(await netnsNames(host)).includes(name)) return undefined;
+  try {
+    return (await linkIn(host, name, "lo"))?.altnames ?? [];
+  } catch (err) {
+    if (cannotEnter(err)) return [];
+    throw err;
+  }
 }
 
 export async function deleteNetns(host: HostSpec, name: string): Promise<void> {
@@ -74,8 +106,8 @@ export async function whereIs(host: HostSpec, altname: string): Promise<string |
     try {
       if (await linkIn(host, netns, altname)) return netns;
     } catch (err) {
-      // A namespace being made or deleted right now cannot be entered; it holds nothing of ours.
-      if (!(err instanceof CommandError && /setting the network namespace .* failed|Cannot open network namespace/.test(err.stderr))) throw err;
+      // One that cannot be entered holds nothing of ours.
+      if (!cannotEnter(err)) throw err;
     }
   }
   return undefined;

@@ -14,7 +14,7 @@ import { lazyProvider } from "./loader.ts";
 import { delMeterArgv, dumpMeterArgv, isNoSuchBridge, meterArgv, parseDumpMeter, type MeterBand, type MeterSpec } from "./ovs/ofctl.ts";
 import { asMap, findClause, parseFinds, vsctl } from "./ovs/vsctl.ts";
 import { dynamicProvider, ownedElsewhere, ownerOf, PROVIDER_VERSION, TYPE_MODULE, type Identity } from "./resource.ts";
-import { hostSpec, ifName } from "./schema.ts";
+import { hostSpec, identity, ifName } from "./schema.ts";
 
 export interface MeterArgs {
   /** Where the bridge lives. Replaces. */
@@ -40,11 +40,14 @@ export interface MeterInputs extends Identity, MeterSpec {
 
 export type MeterOutputs = MeterInputs;
 
+/** Band rates and burst sizes are 32-bit fields of the OpenFlow meter band. */
+const UINT32_MAX = 0xffffffff;
+
 const band = z
   .object({
     type: z.enum(["drop", "dscp_remark"]),
-    rate: z.number().int().min(1),
-    burstSize: z.number().int().min(1).optional(),
+    rate: z.number().int().min(1).max(UINT32_MAX),
+    burstSize: z.number().int().min(1).max(UINT32_MAX).optional(),
     precLevel: z.number().int().min(1).max(63).optional(),
   })
   .strict()
@@ -59,8 +62,7 @@ export const meterSchema = z
     burst: z.boolean().optional(),
     stats: z.boolean().default(false),
     bands: z.array(band).min(1, "needs at least one band"),
-    owner: z.string().min(1),
-    providerVersion: z.string(),
+    ...identity,
   })
   .strict()
   .transform((m) => ({ ...m, burst: m.burst ?? m.bands.some((b) => b.burstSize !== undefined) }));
@@ -86,19 +88,26 @@ export const meterProvider = dynamicProvider<MeterInputs, MeterOutputs>(
       const existing = await dump(m);
       const owner = await meterOwner(m);
       if (existing && owner !== m.owner) throw ownedElsewhere("meter", String(m.meterId), `bridge ${m.bridge} on ${hostLabel(m.host)}`, owner);
-      await exec(m.host, meterArgv(existing ? "mod-meter" : "add-meter", m.bridge, m));
+      // The mark first: a create cut short between the two steps leaves a mark
+      // with no meter, which the next create takes over, never a meter of ours
+      // that looks foreign.
       await exec(m.host, vsctl([["set", "Bridge", m.bridge, `external_ids:${ownerKey(m.meterId)}=${m.owner}`]]));
+      await exec(m.host, meterArgv(existing ? "mod-meter" : "add-meter", m.bridge, m));
       return m;
     },
     async read(_id, props) {
+      // Meters outlive no OVS restart: one of the same id made since by
+      // another owner is not this one.
       const now = await dump(props);
-      return now ? { ...props, ...now } : undefined;
+      return now && (await meterOwner(props)) === props.owner ? { ...props, ...now } : undefined;
     },
     async update(_id, _olds, news) {
       await exec(news.host, meterArgv("mod-meter", news.bridge, news));
       return news;
     },
     async delete(_id, props) {
+      // Another owner's meter of the same id stays, flows and all.
+      if ((await meterOwner(props)) !== props.owner) return;
       // del-meter also deletes the flows that use the meter (OVS's rule); their
       // resources were deleted first, as they depend on this one.
       try {
@@ -106,7 +115,8 @@ export const meterProvider = dynamicProvider<MeterInputs, MeterOutputs>(
       } catch (err) {
         if (!isNoSuchBridge(err)) throw err;
       }
-      await exec(props.host, vsctl([["--if-exists", "remove", "Bridge", props.bridge, "external_ids", ownerKey(props.meterId)]]));
+      // key=value: the mark goes only while it is still ours.
+      await exec(props.host, vsctl([["--if-exists", "remove", "Bridge", props.bridge, "external_ids", `${ownerKey(props.meterId)}=${props.owner}`]]));
     },
   },
   ["host", "bridge", "meterId", "unit", "burst", "stats", "bands", "owner", "providerVersion"],

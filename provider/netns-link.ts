@@ -7,7 +7,7 @@ import { hostLabel, type HostSpec } from "./host.ts";
 import { hostNetns, ipBatch, ipExec, ipJson, linkIn, netnsNames } from "./ip.ts";
 import { lazyProvider } from "./loader.ts";
 import { dynamicProvider, ownerOf, PROVIDER_VERSION, TYPE_MODULE, type Identity } from "./resource.ts";
-import { cidr, hostSpec, ifName, ipAddress, mac, netnsName } from "./schema.ts";
+import { cidr, hostSpec, identity, ifName, ipAddress, mac, netnsName } from "./schema.ts";
 
 export interface Route {
   /** Destination prefix, e.g. "203.0.113.0/24", or "default". */
@@ -65,8 +65,7 @@ export const netnsLinkSchema = z
     routes: z.array(z.object({ to: z.union([cidr, z.literal("default")]), via: ipAddress.optional() }).strict()).default([]),
     neighbours: z.array(z.object({ ip: ipAddress, mac }).strict()).default([]),
     up: z.boolean().default(true),
-    owner: z.string().min(1),
-    providerVersion: z.string(),
+    ...identity,
   })
   .strict();
 

@@ -1,11 +1,13 @@
-// Netns: a network namespace (`ip netns add`).
+// Netns: a network namespace (`ip netns add`), marked as its owner's by an
+// altname on its loopback (see addNetns).
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { hostLabel, type HostSpec } from "./host.ts";
-import { addNetns, deleteNetns, netnsNames } from "./ip.ts";
+import { addNetns, deleteNetns, ipBatch, netnsMarks } from "./ip.ts";
 import { lazyProvider } from "./loader.ts";
-import { dynamicProvider, ownerOf, PROVIDER_VERSION, TYPE_MODULE, type Identity } from "./resource.ts";
-import { hostSpec, netnsName } from "./schema.ts";
+import { dynamicProvider, madeBefore, MARKED_SINCE, ownerOf, PROVIDER_VERSION, TYPE_MODULE, type Identity } from "./resource.ts";
+import { hostSpec, identity, netnsName } from "./schema.ts";
 
 export interface NetnsArgs {
   /** The machine. Replaces. */
@@ -19,7 +21,25 @@ export interface NetnsInputs extends Identity {
   name: string;
 }
 
-export const netnsSchema = z.object({ host: hostSpec, name: netnsName, owner: z.string().min(1), providerVersion: z.string() }).strict();
+export const netnsSchema = z.object({ host: hostSpec, name: netnsName, ...identity }).strict();
+
+const MARK_PREFIX = "ool-ns-";
+
+/** The loopback altname that marks a namespace as `owner`'s (an altname is at most 127 bytes). */
+export function netnsMark(owner: string): string {
+  return `${MARK_PREFIX}${createHash("sha256").update(owner).digest("hex").slice(0, 16)}`;
+}
+
+/**
+ * Whether namespace `n` on its host is this resource's: it bears our mark, or
+ * — made before namespaces were marked — it bears none.
+ */
+async function ours(n: NetnsInputs): Promise<boolean> {
+  const marks = await netnsMarks(n.host, n.name);
+  if (marks === undefined) return false;
+  if (marks.includes(netnsMark(n.owner))) return true;
+  return madeBefore(n.providerVersion, MARKED_SINCE) && !marks.some((m) => m.startsWith(MARK_PREFIX));
+}
 
 export const netnsProvider = dynamicProvider<NetnsInputs, NetnsInputs>(
   {
@@ -28,21 +48,28 @@ export const netnsProvider = dynamicProvider<NetnsInputs, NetnsInputs>(
     deleteBeforeReplace: true,
     idOf: (n) => n.name,
     async create(n) {
-      // A namespace carries no owner mark: one that exists is not taken over.
-      if ((await netnsNames(n.host)).includes(n.name)) {
-        throw new Error(`network namespace ${n.name} already exists on ${hostLabel(n.host)}; delete it (ip netns del ${n.name}) or choose another name`);
+      const marks = await netnsMarks(n.host, n.name);
+      if (marks === undefined) {
+        await addNetns(n.host, n.name, netnsMark(n.owner));
+      } else if (!marks.includes(netnsMark(n.owner))) {
+        // Ours only when it bears our mark (a create cut short after marking).
+        throw new Error(`network namespace ${n.name} already exists on ${hostLabel(n.host)} and is not this resource's; delete it (ip netns del ${n.name}) or choose another name`);
       }
-      await addNetns(n.host, n.name);
       return n;
     },
     async read(_id, props) {
-      return (await netnsNames(props.host)).includes(props.name) ? props : undefined;
+      // One of the same name that is not ours is not this one: gone.
+      return (await ours(props)) ? props : undefined;
     },
-    async update(_id, _olds, news) {
+    async update(_id, olds, news) {
+      // A namespace made before marks gets its mark now.
+      if ((await ours(olds)) && !(await netnsMarks(news.host, news.name))?.includes(netnsMark(news.owner))) {
+        await ipBatch(news.host, news.name, [`link property add dev lo altname ${netnsMark(news.owner)}`]);
+      }
       return news;
     },
     async delete(_id, props) {
-      if ((await netnsNames(props.host)).includes(props.name)) await deleteNetns(props.host, props.name);
+      if (await ours(props)) await deleteNetns(props.host, props.name);
     },
   },
   ["host", "name", "owner", "providerVersion"],

@@ -5,7 +5,7 @@ import { exec, hostLabel, type HostSpec } from "./host.ts";
 import { lazyProvider } from "./loader.ts";
 import { asMap, findClause, managedKeys, mapSettings, mapUpdate, optional, OWNER_KEY, parseFinds, vsctl, type Clause } from "./ovs/vsctl.ts";
 import { dynamicProvider, ownedElsewhere, ownerOf, PROVIDER_VERSION, TYPE_MODULE, type Identity } from "./resource.ts";
-import { hostSpec, ifName, stringMap } from "./schema.ts";
+import { externalIds, hostSpec, identity, ifName, stringMap } from "./schema.ts";
 
 export const PORT_TYPES = ["internal", "gre", "vxlan", "geneve", "system", "tap", "dpdk", "dpdkvhostuser", "dpdkvhostuserclient"] as const;
 export type PortType = (typeof PORT_TYPES)[number];
@@ -54,9 +54,8 @@ export const portSchema = z
     options: stringMap.default({}),
     ofportRequest: z.number().int().min(1).max(65279).optional(),
     mtuRequest: z.number().int().min(68).max(65535).optional(),
-    externalIds: stringMap.default({}),
-    owner: z.string().min(1),
-    providerVersion: z.string(),
+    externalIds: externalIds.default({}),
+    ...identity,
   })
   .strict();
 
@@ -151,8 +150,9 @@ export const portProvider = dynamicProvider<PortInputs, PortOutputs>(
       return made.outs;
     },
     async read(_id, props) {
+      // A port of the same name with another owner is not this one: gone.
       const now = await readPort(props);
-      return now?.onBridge ? now.outs : undefined;
+      return now?.onBridge && now.owner === props.owner ? now.outs : undefined;
     },
     async update(_id, olds, news) {
       await exec(news.host, updatePortArgv(olds, news));
@@ -160,7 +160,7 @@ export const portProvider = dynamicProvider<PortInputs, PortOutputs>(
       return { ...news, ofport: now?.ofport ?? -1 };
     },
     async delete(_id, props) {
-      await exec(props.host, deletePortArgv(props));
+      if ((await readPort(props))?.owner === props.owner) await exec(props.host, deletePortArgv(props));
     },
   },
   ["host", "bridge", "name", "type", "options", "ofportRequest", "mtuRequest", "externalIds", "owner", "providerVersion"],

@@ -6,28 +6,53 @@
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
-import { checkInputs, UNKNOWN } from "./schema.ts";
+import { stackInstance } from "./instance.ts";
+import { checkInputs, OWNER_PATTERN, UNKNOWN } from "./schema.ts";
 
 /** Written into every resource's inputs; a new value updates the state's provider in place. */
-export const PROVIDER_VERSION = "0.1.0";
+export const PROVIDER_VERSION = "0.2.0";
+
+/** Resources made before this version carry no mark where one is new (Netns). */
+export const MARKED_SINCE = "0.2.0";
+
+/** Whether state written by provider `version` predates `since` (numeric major.minor.patch). */
+export function madeBefore(version: string, since: string): boolean {
+  const parts = (v: string) => v.split("-")[0].split(".").map(Number);
+  const [a, b] = [parts(version), parts(since)];
+  for (let i = 0; i < 3; i++) if (a[i] !== b[i]) return (a[i] ?? 0) < (b[i] ?? 0);
+  return false;
+}
 
 /** Resource types read `pulumi-nodejs:ovs-offload-lab:<Kind>`. */
 export const TYPE_MODULE = "ovs-offload-lab";
 
-/** `<project>/<stack>/<Kind>/<name>`: unique per resource and known at program time. */
-export function ownerOf(kind: string, name: string): string {
-  return `${pulumi.getProject()}/${pulumi.getStack()}/${kind}/${name}`;
+/**
+ * `<project>/<stack>/<Kind>/<name>/<stack instance>`: names alone are the
+ * same in every checkout and backend that uses the shipped stack names; the
+ * stack's instance (provider/instance.ts) keeps those stacks from owning each
+ * other's objects.
+ */
+export function ownerOf(kind: string, name: string): pulumi.Output<string> {
+  return stackInstance().instance.apply((instance) => `${pulumi.getProject()}/${pulumi.getStack()}/${kind}/${name}/${instance}`);
+}
+
+/**
+ * The owner a resource keeps for life: the one in its state, else the one
+ * its class gives. Owners made before 0.2.0 (no instance) are kept as they are.
+ */
+export function settleOwner(old: unknown, requested: unknown): unknown {
+  return typeof old === "string" && OWNER_PATTERN.test(old) ? old : requested;
 }
 
 /** Create found the object already there, made by someone else: refuse rather than take it over. */
 export function ownedElsewhere(what: string, name: string, host: string, owner: string | undefined): Error {
   const by = owner ? `owned by ${owner}` : "not made by ovs-offload-lab";
-  return new Error(`${what} ${name} already exists on ${host} and is ${by}; remove it there, or import it under a different name, then run again`);
+  return new Error(`${what} ${name} already exists on ${host} and is ${by}; remove it there or give this resource another name, then run again`);
 }
 
 /** Inputs every resource has besides its own. */
 export interface Identity {
-  /** `<project>/<stack>/<type>/<name>`: who owns what this resource makes. */
+  /** `<project>/<stack>/<Kind>/<name>/<stack instance>` (ownerOf, settleOwner): who owns what this resource makes. */
   owner: string;
   providerVersion: string;
 }
@@ -86,11 +111,13 @@ export function changedKeys(inputKeys: readonly string[], olds: Record<string, u
 
 export function dynamicProvider<In extends Identity, Out extends In>(kind: Lifecycle<In, Out>, inputKeys: readonly (keyof In & string)[]) {
   return {
-    async check(_olds: unknown, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult> {
+    async check(olds: Record<string, unknown>, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult> {
       // __provider is the serialised provider itself; Pulumi puts it back.
       const { __provider: _, ...own } = news;
-      const { inputs, failures } = checkInputs(kind.schema, own);
-      return failures.length ? { failures } : { inputs: inputs ?? (news as In) };
+      const owned = { ...own, owner: settleOwner(olds?.owner, own.owner) };
+      const { inputs, failures } = checkInputs(kind.schema, owned);
+      // Inputs not known yet (preview) are checked again once they are.
+      return failures.length ? { failures } : { inputs: inputs ?? { ...news, owner: owned.owner } };
     },
     async diff(_id: string, olds: Out, news: In): Promise<pulumi.dynamic.DiffResult> {
       const changed = changedKeys(inputKeys, olds as Record<string, unknown>, news as Record<string, unknown>);

@@ -2,16 +2,18 @@
 // Loading it there also ties that process's life to its engine's.
 import { bridgeProvider } from "./bridge.ts";
 import { flowSetProvider } from "./flow.ts";
+import { stackInstanceProvider } from "./instance.ts";
 import type { Kind } from "./loader.ts";
 import { meterProvider } from "./meter.ts";
 import { netnsProvider } from "./netns.ts";
 import { netnsLinkProvider } from "./netns-link.ts";
 import { portProvider } from "./port.ts";
-import { ancestorNamed, isRunning } from "./proc.ts";
+import { ancestorNamed, procIdentity, stillRunning } from "./proc.ts";
 import { vethProvider } from "./veth.ts";
 import { vfBindingProvider } from "./vf-binding.ts";
 
 export const providers = {
+  StackInstance: stackInstanceProvider,
   Bridge: bridgeProvider,
   Port: portProvider,
   Meter: meterProvider,
@@ -31,14 +33,16 @@ export function idOf(kind: Kind, inputs: Record<string, unknown>): string {
  * An engine killed outright (SIGKILL, OOM) leaves its plugins running
  * (pulumi/pulumi#8696), and a provider that outlived it would go on changing
  * hosts that nobody watches any more. So the provider process exits within a
- * second of its engine, the nearest `pulumi` among its ancestors.
+ * second of its engine, the nearest `pulumi` among its ancestors — that very
+ * process, not whatever is given its pid afterwards.
  */
 function exitWithEngine(): void {
-  const engine = ancestorNamed(process.pid, "pulumi");
+  const pid = ancestorNamed(process.pid, "pulumi");
+  const engine = pid === undefined ? undefined : procIdentity(pid);
   if (engine === undefined) return;
   setInterval(() => {
-    if (!isRunning(engine, "pulumi")) {
-      process.stderr.write(`ovs-offload-lab provider: the Pulumi engine (pid ${engine}) is gone; stopping\n`);
+    if (!stillRunning(engine)) {
+      process.stderr.write(`ovs-offload-lab provider: the Pulumi engine (pid ${engine.pid}) is gone; stopping\n`);
       process.exit(1);
     }
   }, 500).unref();

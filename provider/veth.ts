@@ -8,7 +8,7 @@ import { hostLabel, type HostSpec } from "./host.ts";
 import { ipBatch, ipExec, linkIn, whereIs } from "./ip.ts";
 import { lazyProvider } from "./loader.ts";
 import { dynamicProvider, ownerOf, PROVIDER_VERSION, TYPE_MODULE, type Identity } from "./resource.ts";
-import { hostSpec, ifName } from "./schema.ts";
+import { hostSpec, identity, ifName } from "./schema.ts";
 
 export interface VethArgs {
   /** The machine. Replaces. */
@@ -29,7 +29,7 @@ export interface VethInputs extends Identity {
 }
 
 export const vethSchema = z
-  .object({ host: hostSpec, name: ifName, peerName: ifName, mtu: z.number().int().min(68).max(65535).optional(), owner: z.string().min(1), providerVersion: z.string() })
+  .object({ host: hostSpec, name: ifName, peerName: ifName, mtu: z.number().int().min(68).max(65535).optional(), ...identity })
   .strict()
   .refine((v) => v.name !== v.peerName, { message: "must differ from name", path: ["peerName"] });
 
@@ -50,12 +50,12 @@ export const vethProvider = dynamicProvider<VethInputs, VethInputs>(
         for (const end of [v.name, v.peerName]) {
           if (await linkIn(v.host, undefined, end)) throw new Error(`link ${end} already exists on ${hostLabel(v.host)}; delete it or choose another name`);
         }
-        await ipExec(v.host, undefined, ["link", "add", v.name, ...(v.mtu ? ["mtu", String(v.mtu)] : []), "type", "veth", "peer", "name", v.peerName]);
+        await ipExec(v.host, undefined, ["link", "add", "name", v.name, ...(v.mtu ? ["mtu", String(v.mtu)] : []), "type", "veth", "peer", "name", v.peerName]);
         await ipBatch(v.host, undefined, [
           `link property add dev ${v.name} altname ${alt}`,
           `link property add dev ${v.peerName} altname ${vethAltname(v.owner, "b")}`,
-          `link set ${v.name} up`,
-          `link set ${v.peerName} up`,
+          `link set dev ${v.name} up`,
+          `link set dev ${v.peerName} up`,
         ]);
       }
       return v;

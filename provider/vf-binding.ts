@@ -7,7 +7,7 @@ import { type HostSpec } from "./host.ts";
 import { lazyProvider } from "./loader.ts";
 import { bind, currentDriver, deviceExists, netdevs, type PciDevice } from "./pci.ts";
 import { dynamicProvider, ownerOf, PROVIDER_VERSION, TYPE_MODULE, type Identity } from "./resource.ts";
-import { absolutePath, hostSpec, pciAddress } from "./schema.ts";
+import { hostSpec, identity, pciAddress, sysfsRoot } from "./schema.ts";
 
 export interface VfBindingArgs {
   /** The machine with the NIC. Replaces. */
@@ -39,9 +39,8 @@ export const vfBindingSchema = z
     host: hostSpec,
     pciAddress,
     driver: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, "must be a driver name: lowercase letters, digits, '_' or '-'"),
-    sysfsRoot: absolutePath.default("/sys"),
-    owner: z.string().min(1),
-    providerVersion: z.string(),
+    sysfsRoot: sysfsRoot.default("/sys"),
+    ...identity,
   })
   .strict();
 

@@ -1,14 +1,14 @@
 // After an engine was killed in the middle of an update (SIGKILL, a second
 // Ctrl-C, OOM, a lost terminal): the stale lock it left, the Pulumi plugins
 // it left running, and its pending operations — so that `up` converges.
-import { readdir, readFile, readlink } from "node:fs/promises";
-import { hostname } from "node:os";
-import { join } from "node:path";
+import { readdir, readFile, readlink, realpath, rm } from "node:fs/promises";
+import { homedir, hostname } from "node:os";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { automation } from "@pulumi/pulumi";
 import { cmdline, stopPid } from "../lab/process.ts";
 import type { Kind } from "../provider/loader.ts";
-import { ancestorNamed, isRunning } from "../provider/proc.ts";
+import { ancestorNamed, procIdentity, startedAt, type ProcIdentity } from "../provider/proc.ts";
 import { idOf } from "../provider/runtime.ts";
 import { TYPE_MODULE } from "../provider/resource.ts";
 
@@ -26,8 +26,8 @@ interface PendingOperation {
 }
 
 export interface Recovery {
-  /** The pid whose stale lock was removed. */
-  staleLock?: number;
+  /** The stale lock files removed. */
+  staleLocks: string[];
   /** Plugins of a dead engine that were stopped, as "pid name". */
   stopped: string[];
   /** Pending creates imported under the id their create gives (refresh then keeps those found on their hosts). */
@@ -48,44 +48,92 @@ async function locks(stack: automation.Stack): Promise<{ file: string; lock: Loc
 }
 
 /**
- * Pulumi plugins (language host, providers) running from the stack's project
- * with no live engine above them: what a killed engine leaves (pulumi/pulumi#8696).
+ * Whether the engine that took `lock` may still run: its pid runs a process
+ * that started before the lock was taken, which may be that engine under any
+ * name. A pid that is gone, or now runs a later process, holds nothing.
  */
-async function orphanedPlugins(workDir: string): Promise<{ pid: number; name: string }[]> {
-  const found: { pid: number; name: string }[] = [];
+function mayBeHeld(lock: Lock): boolean {
+  const started = startedAt(lock.pid);
+  const taken = Date.parse(lock.timestamp);
+  // An unreadable time proves nothing: held.
+  return started !== undefined && (Number.isNaN(taken) || started <= taken);
+}
+
+/**
+ * The programs a killed engine leaves running, as real paths: the Pulumi
+ * plugins (pulumi-language-*, pulumi-resource-*) where the engine looks for
+ * them — next to the `pulumi` on PATH, on PATH, in the plugin cache — and
+ * the project's dynamic provider host, node running @pulumi/pulumi's
+ * cmd/dynamic-provider (pulumi-resource-pulumi-nodejs is only the shell that
+ * starts it, and ends with it).
+ */
+async function pluginPrograms(workDir: string): Promise<{ plugins: Set<string>; nodes: Set<string>; dynamicProvider: string }> {
+  const path = (process.env.PATH ?? "").split(":").filter(Boolean);
+  const real = (p: string) => realpath(p).catch(() => undefined);
+  const firstOnPath = async (name: string) => (await Promise.all(path.map((d) => real(join(d, name))))).find((p) => p !== undefined);
+  const pulumi = await firstOnPath("pulumi");
+  const cache = join(process.env.PULUMI_HOME ?? join(homedir(), ".pulumi"), "plugins");
+  const cached = (await readdir(cache, { withFileTypes: true }).catch(() => [])).filter((d) => d.isDirectory()).map((d) => join(cache, d.name));
+  const plugins = new Set<string>();
+  for (const dir of [...(pulumi ? [dirname(pulumi)] : []), ...path, ...cached]) {
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      const file = /^pulumi-(language|resource)-/.test(name) ? await real(join(dir, name)) : undefined;
+      if (file) plugins.add(file);
+    }
+  }
+  const nodes = new Set([await real(process.execPath), await firstOnPath("node")].filter((p) => p !== undefined));
+  const dynamicProvider = join(workDir, "node_modules/@pulumi/pulumi/cmd/dynamic-provider/index.js");
+  return { plugins, nodes, dynamicProvider: (await real(dynamicProvider)) ?? dynamicProvider };
+}
+
+/**
+ * What a killed engine left running from the stack's project
+ * (pulumi/pulumi#8696): processes of ours (our uid) running one of
+ * pluginPrograms, whose cwd is in the project and with no live engine above
+ * them. Each with its identity, so that a pid given since to another process
+ * is never signalled.
+ */
+async function orphanedPlugins(workDir: string): Promise<(ProcIdentity & { name: string })[]> {
+  const root = await realpath(workDir);
+  const { plugins, nodes, dynamicProvider } = await pluginPrograms(root);
+  const uid = process.getuid?.();
+  const found: (ProcIdentity & { name: string })[] = [];
   for (const entry of await readdir("/proc")) {
-    const pid = Number(entry);
-    if (!Number.isInteger(pid)) continue;
-    const argv = await cmdline(pid);
-    const plugin = argv?.slice(0, 2).map((a) => a.split("/").pop() ?? "").find((a) => /^pulumi-(language|resource)-/.test(a));
-    if (!plugin) continue;
-    const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => "");
-    if (cwd !== workDir && !cwd.startsWith(`${workDir}/`)) continue;
-    if (ancestorNamed(pid, "pulumi") === undefined) found.push({ pid, name: plugin });
+    const id = procIdentity(Number(entry));
+    if (id === undefined || id.uid !== uid) continue;
+    const name = plugins.has(id.exe) ? basename(id.exe) : nodes.has(id.exe) && (await cmdline(id.pid))?.[1] === dynamicProvider ? "pulumi-nodejs dynamic provider" : undefined;
+    if (name === undefined) continue;
+    const cwd = await readlink(`/proc/${id.pid}/cwd`).catch(() => "");
+    if (cwd !== root && !cwd.startsWith(`${root}/`)) continue;
+    if (ancestorNamed(id.pid, "pulumi") === undefined) found.push({ ...id, name });
   }
   return found;
 }
 
 /**
  * Makes a stack whose last update was cut short ready for `up` again:
- * removes its lock when the engine that holds it no longer runs on this
- * machine (and refuses when it still does), stops the plugins that engine left,
+ * removes its stale lock files (and refuses while the engine that took one
+ * may still run), stops the plugins that engine left,
  * and refreshes — importing each of our pending creates under the id its
  * create gives, so that refresh keeps what reached the host and drops what did
  * not, and clearing the other pending operations.
  */
 export async function recoverStack(stack: automation.Stack, say: (line: string) => void): Promise<Recovery> {
-  const recovery: Recovery = { stopped: [], imported: [], cleared: [] };
-  for (const { file, lock } of await locks(stack)) {
+  const recovery: Recovery = { staleLocks: [], stopped: [], imported: [], cleared: [] };
+  // Every lock is judged before any is removed; each is then removed by its own path, never one taken since.
+  const found = await locks(stack);
+  for (const { file, lock } of found) {
     if (lock.hostname !== hostname()) throw new Error(`${stack.name} is locked by pid ${lock.pid} on ${lock.hostname} (${file}); recover it there, or run \`pulumi cancel\` once you know that update has ended`);
-    if (isRunning(lock.pid, "pulumi")) throw new Error(`${stack.name} is being updated by pulumi (pid ${lock.pid}, since ${lock.timestamp}); let it finish, or interrupt it (Ctrl-C), then run recover again`);
-    say(`${stack.name}: removing the lock of pulumi pid ${lock.pid} (${lock.timestamp}), which no longer runs`);
-    await stack.cancel();
-    recovery.staleLock = lock.pid;
+    if (mayBeHeld(lock)) throw new Error(`${stack.name} is locked by pid ${lock.pid} since ${lock.timestamp} (${file}), and that process still runs: let it finish, or interrupt it (Ctrl-C), then run recover again`);
+  }
+  for (const { file, lock } of found) {
+    say(`${stack.name}: removing the lock taken by pid ${lock.pid} at ${lock.timestamp}, a process that no longer runs: ${file}`);
+    await rm(file, { force: true });
+    recovery.staleLocks.push(file);
   }
   for (const orphan of await orphanedPlugins(stack.workspace.workDir)) {
     say(`${stack.name}: stopping ${orphan.name} (pid ${orphan.pid}), left running by a killed engine`);
-    await stopPid(orphan.pid);
+    await stopPid(orphan);
     recovery.stopped.push(`${orphan.pid} ${orphan.name}`);
   }
 

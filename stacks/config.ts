@@ -4,7 +4,7 @@
 import { z } from "zod";
 import { DEFAULT_LAB_NAME, LAB_NAME_PATTERN, labLayout, type Lab } from "../lab/layout.ts";
 import type { HostSpec } from "../provider/host.ts";
-import { absolutePath, hostSpec, pciAddress } from "../provider/schema.ts";
+import { hostSpec, pciAddress, sysfsRoot } from "../provider/schema.ts";
 
 export const SCENARIOS = ["internal-vs-netvf", "meter", "gateway-forward", "gateway-firewall", "virtio-relay"] as const;
 export const VARIANTS = ["classic", "offload"] as const;
@@ -20,7 +20,7 @@ const realHost = z
     /** The tunnel endpoint address OVS uses on this host's underlay. */
     underlayIp: z.ipv4({ message: "must be an IPv4 address" }),
     datapathType: z.enum(["system", "netdev"]).default("system"),
-    sysfsRoot: absolutePath.default("/sys"),
+    sysfsRoot: sysfsRoot.default("/sys"),
     /** The SmartNIC's VFs the offload variants use, by VF index: their PCI addresses. */
     vfs: z.record(z.string().regex(/^\d{1,2}$/, "VF indexes are numbers"), pciAddress).default({}),
   })
@@ -57,6 +57,24 @@ export interface Site {
   netnsPrefix: string;
   /** The lab, when the site is one. */
   lab?: Lab;
+}
+
+/** The lab stacks' passphrase: public (README), so for the lab alone. */
+export const LAB_PASSPHRASE = "ovs-offload-lab";
+
+/**
+ * Why a stack may not run with this passphrase, if it may not: one that
+ * builds on real hosts must not keep its secrets under the public lab
+ * passphrase. `secretsProvider` is the stack file's `secretsprovider`
+ * (undefined: the passphrase provider).
+ */
+export function passphraseProblem(config: StackConfig, stack: string, secretsProvider: string | undefined, passphrase: string | undefined): string | undefined {
+  if (!config.hosts || (secretsProvider ?? "passphrase") !== "passphrase" || passphrase !== LAB_PASSPHRASE) return undefined;
+  return (
+    `stack ${stack} builds on real hosts, but its secrets are under the public lab passphrase (${LAB_PASSPHRASE}). ` +
+    `Give it your own: \`PULUMI_CONFIG_PASSPHRASE=${LAB_PASSPHRASE} pulumi stack change-secrets-provider --stack ${stack} passphrase\` ` +
+    `asks for the new one, then set PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE to it (see docs/stacks.md)`
+  );
 }
 
 /** Parses the stack's config (raw values by key); throws one message per bad key. */

@@ -1,8 +1,9 @@
 // The project's Pulumi program. The stack's config (stacks/Pulumi.<stack>.yaml)
 // names the scenario and the variant, and the hosts — the built-in lab when
 // none are given. See docs/stacks.md.
+import { existsSync, readFileSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
-import { parseStackConfig, siteOf, stackConfig, type Scenario, type Site, type StackConfig } from "./config.ts";
+import { parseStackConfig, passphraseProblem, siteOf, stackConfig, type Scenario, type Site, type StackConfig } from "./config.ts";
 import type { ScenarioOutputs } from "./expectations.ts";
 import { gatewayFirewall, gatewayForward } from "./scenarios/gateway.ts";
 import { internalVsNetvf, meter } from "./scenarios/point-to-point.ts";
@@ -27,6 +28,26 @@ function value(key: string): unknown {
     return text;
   }
 }
+/** The stack file's secrets provider (none written: the passphrase provider). */
+function secretsProvider(): string | undefined {
+  const file = `stacks/Pulumi.${pulumi.getStack()}.yaml`;
+  return existsSync(file) ? /^secretsprovider:\s*(\S+)/m.exec(readFileSync(file, "utf8"))?.[1] : undefined;
+}
+
+/** The passphrase Pulumi was given, as it reads it. */
+function passphrase(): string | undefined {
+  const file = process.env.PULUMI_CONFIG_PASSPHRASE_FILE;
+  return process.env.PULUMI_CONFIG_PASSPHRASE ?? (file && existsSync(file) ? readFileSync(file, "utf8").trim() : undefined);
+}
+
 const raw = Object.fromEntries(Object.keys(stackConfig.shape).map((k) => [k, value(k)]).filter(([, v]) => v !== undefined));
-const config = parseStackConfig(raw, cfg.name);
+let config: StackConfig;
+try {
+  config = parseStackConfig(raw, cfg.name);
+} catch (err) {
+  // A Pulumi error: the message alone, no stack trace.
+  throw new pulumi.RunError((err as Error).message);
+}
+const refused = passphraseProblem(config, pulumi.getStack(), secretsProvider(), passphrase());
+if (refused) throw new pulumi.RunError(refused);
 export default builders[config.scenario](siteOf(config), config);

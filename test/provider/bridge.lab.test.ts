@@ -26,15 +26,15 @@ describe("Bridge", () => {
 
   test("create, then a second up changes nothing", async () => {
     const up = await s.up(bridge({ failMode: "secure", externalIds: { role: "test" } }));
-    expect(up.summary.resourceChanges).toEqual({ create: 2 });
+    expect(up.summary.resourceChanges).toEqual({ create: 3 });
     expect(await vsctl("get", "Bridge", "br0", "datapath_type", "fail_mode", "external_ids:role")).toBe('netdev\nsecure\ntest');
     const again = await s.up(bridge({ failMode: "secure", externalIds: { role: "test" } }));
-    expect(again.summary.resourceChanges).toEqual({ same: 2 });
+    expect(again.summary.resourceChanges).toEqual({ same: 3 });
   });
 
   test("fail_mode and external_ids change in place", async () => {
     const up = await s.up(bridge({ externalIds: { role: "other" } }));
-    expect(up.summary.resourceChanges).toEqual({ same: 1, update: 1 });
+    expect(up.summary.resourceChanges).toEqual({ same: 2, update: 1 });
     expect(await vsctl("get", "Bridge", "br0", "fail_mode", "external_ids:role")).toBe('[]\nother');
   });
 
@@ -42,7 +42,7 @@ describe("Bridge", () => {
     await vsctl("set", "Bridge", "br0", "fail_mode=secure");
     await s.refresh();
     const up = await s.up(bridge({ externalIds: { role: "other" } }));
-    expect(up.summary.resourceChanges).toEqual({ same: 1, update: 1 });
+    expect(up.summary.resourceChanges).toEqual({ same: 2, update: 1 });
     expect(await vsctl("get", "Bridge", "br0", "fail_mode")).toBe("[]");
   });
 

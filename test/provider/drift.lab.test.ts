@@ -26,13 +26,13 @@ const spec = (name = ns(1)) => [
 describe("drift and replace", () => {
   const ctx = useLabStack(lab, host);
   beforeAll(async () => {
-    expect((await ctx.s.up(spec())).summary.resourceChanges).toEqual({ create: 6 });
+    expect((await ctx.s.up(spec())).summary.resourceChanges).toEqual({ create: 7 });
   });
 
   test("a port removed by hand: refresh finds it gone, up makes it again", async () => {
     await vsctl("del-port", "br-d", "p-int");
     await ctx.s.refresh();
-    expect((await ctx.s.preview(spec())).changeSummary).toEqual({ create: 1, same: 5 });
+    expect((await ctx.s.preview(spec())).changeSummary).toEqual({ create: 1, same: 6 });
     await ctx.s.up(spec());
     expect(await vsctl("get", "Interface", "p-int", "mtu_request")).toBe("1450");
   });
@@ -41,7 +41,7 @@ describe("drift and replace", () => {
     await vsctl("set", "Interface", "p-int", "mtu_request=1400");
     await run(["ip", "-n", ns(1), "link", "set", "dv1", "mtu", "1400"]);
     await ctx.s.refresh();
-    expect((await ctx.s.preview(spec())).changeSummary).toEqual({ update: 2, same: 4 });
+    expect((await ctx.s.preview(spec())).changeSummary).toEqual({ update: 2, same: 5 });
     await ctx.s.up(spec());
     expect(await vsctl("get", "Interface", "p-int", "mtu_request")).toBe("1450");
     expect(await run(["ip", "-n", ns(1), "link", "show", "dv1"])).toMatch(/mtu 1450/);
@@ -50,7 +50,7 @@ describe("drift and replace", () => {
   test("a namespace deleted by hand takes its veth pair along: refresh finds all three gone, up makes them again", async () => {
     await exec({ kind: "local" }, ["ip", "netns", "del", ns(1)]);
     await ctx.s.refresh();
-    expect((await ctx.s.preview(spec())).changeSummary).toEqual({ create: 3, same: 3 });
+    expect((await ctx.s.preview(spec())).changeSummary).toEqual({ create: 3, same: 4 });
     await ctx.s.up(spec());
     expect(await run(["ip", "-n", ns(1), "-br", "addr", "show", "dv1"])).toMatch(/198\.51\.100\.1\/24/);
   });

@@ -12,18 +12,25 @@ import { providers } from "../../provider/runtime.ts";
 import type { Kind } from "../../provider/loader.ts";
 
 const host = { kind: "netns", netns: "ool-host1", ovsRundir: "/run/ovs-offload-lab/ool/host1/ovs" };
-const id = (kind: string) => ({ owner: `p/s/${kind}/x`, providerVersion: "0.1.0" });
+const id = (kind: string) => ({ owner: `p/s/${kind}/x/0123456789abcdef`, providerVersion: "0.2.0" });
+/** The kinds with inputs to check (a StackInstance has none: it draws its own). */
+type Checked = Exclude<Kind, "StackInstance">;
 /** A valid input of each kind; each case corrupts one field of it. */
-const valid: Record<Kind, Record<string, unknown>> = {
+const valid: Record<Checked, Record<string, unknown>> = {
   Bridge: { host, name: "br0", datapathType: "netdev", ...id("Bridge") },
   Port: { host, bridge: "br0", name: "gre", type: "gre", options: { remote_ip: "flow" }, ofportRequest: 1, ...id("Port") },
   Meter: { host, bridge: "br0", meterId: 7, bands: [{ type: "drop", rate: 200000, burstSize: 50000 }], ...id("Meter") },
-  FlowSet: { host, bridge: "br0", cookie: "12345", flows: [{ match: "in_port=7", actions: "output:1" }], ...id("FlowSet") },
+  FlowSet: { host, bridge: "br0", flows: [{ match: "in_port=7", actions: "output:1" }], ...id("FlowSet") },
   VfBinding: { host, pciAddress: "0000:04:08.0", driver: "nfp_netvf", sysfsRoot: "/sys", ...id("VfBinding") },
   Netns: { host, name: "ns1", ...id("Netns") },
   NetnsLink: { host, link: "internal1", netns: "ns1", mac: "02:00:00:00:00:01", addresses: ["198.51.100.1/24"], ...id("NetnsLink") },
   Veth: { host, name: "v1", peerName: "v2", ...id("Veth") },
 };
+
+/** Each of `values` is tried (as an example), then generated picks among them. */
+function every<T>(...values: T[]): fc.Arbitrary<T> & { examples: T[] } {
+  return Object.assign(fc.constantFrom(...values), { examples: values });
+}
 
 const BAD_CHARS = [" ", "\t", "\n", "\0", ";", "|", "&", "$", "`", "'", '"', "\\", "/", "(", ")", "<", ">", "*", "?", "~", "#", "!", "{", "}", "é", "字", "\u{1F600}"];
 /** Strings no name accepts: a bad character somewhere, or an option lookalike. */
@@ -31,15 +38,20 @@ const badToken = fc.oneof(
   fc.tuple(fc.string({ maxLength: 6 }), fc.constantFrom(...BAD_CHARS), fc.string({ maxLength: 6 })).map(([a, c, b]) => `${a}${c}${b}`),
   fc.constantFrom("--help", "-rf", "-", ".", "..", "../etc", "$(reboot)", "`id`", "a;rm -rf /", ""),
 );
-/** …and interface names too long for IFNAMSIZ. */
-const badName = fc.oneof(badToken, fc.stringMatching(/^[a-z]{16,40}$/));
+/** …and interface names too long for IFNAMSIZ, or that ip(8) would read as its own words. */
+const IP_WORDS = ["help", "dev", "name", "type", "all", "up", "peer"];
+const badName = Object.assign(fc.oneof(badToken, fc.stringMatching(/^[a-z]{16,40}$/), fc.constantFrom(...IP_WORDS)), { examples: IP_WORDS });
 const badNumber = fc.oneof(fc.constantFrom(-1, 0.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53), fc.integer({ max: 0 }));
-const badIp = fc.constantFrom("192.0.2.300", "1.2.3", "::g", "198.51.100.1/33", "198.51.100.1; reboot", "localhost", "");
-const badMac = fc.constantFrom("02:00:00:00:00", "GG:00:00:00:00:01", "02-00-00-00-00-01", "02:00:00:00:00:01\n", "02:00:00:00:00:0", "--help");
-const badPci = fc.constantFrom("0000:04:08.8", "../../0000:04:08.0", "0000:4:8.0", "0000:04:08.0;reboot", "0000:04:08", "-rf");
-const badPath = fc.constantFrom("/sys/../etc", "relative/sys", "/sys;rm -rf /", "/sys/$(id)", "/sys\n/etc", "", "--help");
+const badIp = every("192.0.2.300", "1.2.3", "::g", "198.51.100.1/33", "198.51.100.1; reboot", "localhost", "");
+const badMac = every("02:00:00:00:00", "GG:00:00:00:00:01", "02-00-00-00-00-01", "02:00:00:00:00:01\n", "02:00:00:00:00:0", "--help");
+const badPci = every("0000:04:08.8", "../../0000:04:08.0", "0000:4:8.0", "0000:04:08.0;reboot", "0000:04:08", "-rf");
+const badPath = every(
+  "/sys/../etc", "relative/sys", "/sys;rm -rf /", "/sys/$(id)", "/sys\n/etc", "", "--help",
+  // Absolute and clean, but not sysfs: root would append to files under them.
+  "/etc", "/", "/tmp/sys", "/sys/bus/pci", "/run/ovs-offload-lab/ool/host1", "/run/ovs-offload-lab/../../etc/sys", "/root/.ssh",
+);
 /** Flows with something smuggled in, or that OVS would drop or refuse. */
-const badFlow = fc.constantFrom(
+const badFlow = every(
   { match: "in_port=1 actions=drop", actions: "output:2" },
   { match: "in_port=1,actions=drop", actions: "output:2" },
   { match: "in_port=1", actions: "output:2 ; reboot" },
@@ -52,8 +64,41 @@ const badFlow = fc.constantFrom(
   { match: "in_port=1\nin_port=2", actions: "drop" },
   { match: "in_port=1", actions: "" },
   { match: "in_port='1'", actions: "drop" },
+  // Flow-mod flags, settings and statistics are not match fields: OVS takes them out, and the rest may match everything.
+  { priority: 100, match: "in_port=7,send_flow_rem", actions: "output:1" },
+  { match: "in_port=7,send_flow_rem", actions: "drop" },
+  { match: "in_port=7,check_overlap", actions: "drop" },
+  { match: "in_port=7,reset_counts", actions: "drop" },
+  { match: "in_port=7,no_packet_counts", actions: "drop" },
+  { match: "in_port=7,no_byte_counts", actions: "drop" },
+  { match: "send_flow_rem=1,in_port=7", actions: "drop" },
+  { match: "in_port=7,allow_hidden_fields", actions: "drop" },
+  { match: "no_readonly_table", actions: "drop" },
+  { match: "in_port=7,idle_timeout=10", actions: "drop" },
+  { match: "hard_timeout=10,in_port=7", actions: "drop" },
+  { match: "in_port=7,importance=5", actions: "drop" },
+  { match: "in_port=7,cookie=0x1", actions: "drop" },
+  { match: "in_port=7,priority=5", actions: "drop" },
+  { match: "in_port=7,out_port=1", actions: "drop" },
+  { match: "in_port=7,out_group=1", actions: "drop" },
+  { match: "n_packets=0", actions: "drop" },
+  { match: "in_port=7,n_bytes=0", actions: "drop" },
+  { match: "duration=1.5s,in_port=7", actions: "drop" },
+  { match: "in_port=7,idle_age=3", actions: "drop" },
+  { match: "in_port=7,hard_age=3", actions: "drop" },
+  // OVS's parser cuts a flow at the first "action".
+  { match: "in_port=1,action", actions: "drop" },
+  { match: "in_port=7,xaction", actions: "drop" },
+  { match: "in_port=7,reg0=1,actionfoo=3", actions: "drop" },
+  { match: "tun_metadata0=action,in_port=1", actions: "drop" },
+  { match: "in_port=7,reg0=0x1,actionset_output=1", actions: "drop" },
+  // A protocol word with a value, or a field twice: OVS keeps less than was written.
+  { match: "tcp=80", actions: "drop" },
+  { match: "ip=198.51.100.1", actions: "drop" },
+  { match: "eth=1,in_port=1", actions: "drop" },
+  { match: "in_port=1,in_port=2", actions: "drop" },
 );
-const badHost = fc.constantFrom(
+const badHost = every(
   { kind: "netns", netns: "ns1; reboot" },
   { kind: "netns", netns: "--help" },
   { kind: "ssh", address: "-oProxyCommand=reboot", user: "root" },
@@ -65,19 +110,25 @@ const badHost = fc.constantFrom(
 );
 
 /** Per kind: the field each generator corrupts (a path into the input). */
-const cases: [Kind, string[], fc.Arbitrary<unknown>][] = [
+const cases: [Checked, string[], fc.Arbitrary<unknown>][] = [
   ["Bridge", ["name"], badName],
   ["Bridge", ["host"], badHost],
-  ["Bridge", ["externalIds"], fc.constantFrom({ "a b": "x" }, { k: 'v"' }, { k: "a=b" }, { k: "x\n" }, { "ovs-offload-lab.owner": "x" })],
+  ["Bridge", ["externalIds"], every({ "a b": "x" }, { k: 'v"' }, { k: "a=b" }, { k: "x\n" }, { k: "" }, { "a:b": "x" }, { "ovs-offload-lab.owner": "x" }, { "ovs-offload-lab.meter.7": "p/s/Meter/m" })],
+  ["Bridge", ["otherConfig"], every({ "a:b": "x" }, { k: "" }, { ".k": "x" })],
+  ["Bridge", ["owner"], every("", "p/s", "p/s/Bridge/x y", "p/s/bridge/x", "p/s/Bridge/x;reboot", "p/s/Bridge/x/NOTHEX0000000000", "p/s/Bridge/x/0123", `p/s/Bridge/${"x".repeat(600)}`, "p/s/Bridge/x\n")],
+  ["Bridge", ["providerVersion"], every("", "latest", "1.0", "0.1.0; reboot", "0.1.0\n", `0.1.0-${"x".repeat(40)}`)],
   ["Port", ["name"], badName],
   ["Port", ["bridge"], badName],
   ["Port", ["ofportRequest"], badNumber],
-  ["Port", ["options"], fc.constantFrom({ remote_ip: "flow,key=1" }, { remote_ip: "{x}" }, { "--help": "x" })],
-  ["Meter", ["meterId"], fc.oneof(badNumber, fc.constantFrom(0xffff0001, 2 ** 32))],
-  ["Meter", ["bands"], fc.constantFrom([], [{ type: "drop", rate: 0 }], [{ type: "remark", rate: 1 }], [{ type: "drop", rate: 1, precLevel: 2 }])],
+  ["Port", ["options"], every({ remote_ip: "flow,key=1" }, { remote_ip: "{x}" }, { "--help": "x" }, { "remote_ip:x": "flow" }, { remote_ip: "" })],
+  ["Port", ["externalIds"], every({ "ovs-offload-lab.owner": "p/s/Port/q" }, { "ovs-offload-lab.x": "1" }, { virtio_relay: "" })],
+  ["Meter", ["meterId"], fc.oneof(badNumber, every(0xffff0001, 2 ** 32))],
+  ["Meter", ["bands"], every([], [{ type: "drop", rate: 0 }], [{ type: "remark", rate: 1 }], [{ type: "drop", rate: 1, precLevel: 2 }], [{ type: "drop", rate: 2 ** 32 }], [{ type: "drop", rate: 1, burstSize: 2 ** 32 }], [{ type: "drop", rate: 2 ** 40, burstSize: 1 }])],
   ["FlowSet", ["flows", "0"], badFlow],
   ["FlowSet", ["bridge"], badName],
-  ["FlowSet", ["meters"], fc.constantFrom([0], [-7], [1.5], [2 ** 32])],
+  ["FlowSet", ["meters"], every([0], [-7], [1.5], [2 ** 32])],
+  // The cookie comes from the owner alone: no input may set it.
+  ["FlowSet", ["cookie"], every("1", "12345", "99999999999999999999999999", "0x10")],
   ["VfBinding", ["pciAddress"], badPci],
   ["VfBinding", ["sysfsRoot"], badPath],
   ["VfBinding", ["driver"], badToken],
@@ -87,6 +138,7 @@ const cases: [Kind, string[], fc.Arbitrary<unknown>][] = [
   ["NetnsLink", ["addresses", "0"], badIp],
   ["NetnsLink", ["neighbours"], badIp.map((ip) => [{ ip, mac: "02:00:00:00:00:09" }])],
   ["Veth", ["peerName"], badName],
+  ["Veth", ["name"], badName],
   ["Veth", ["mtu"], badNumber],
 ];
 const RUNS_PER_CASE = 12;
@@ -119,9 +171,10 @@ describe("hostile input is refused in check, and nothing runs", () => {
     rmSync(bin, { recursive: true, force: true });
   });
 
-  test(`${cases.length} fields across every kind, ${RUNS_PER_CASE} generated values each`, async () => {
+  test(`${cases.length} fields across every kind: each listed hostile value and ${RUNS_PER_CASE} generated ones`, async () => {
     let tried = 0;
     for (const [kind, field, bad] of cases) {
+      const examples = (bad as { examples?: unknown[] }).examples ?? [];
       const provider = providers[kind] as { check(olds: unknown, news: unknown): Promise<{ failures?: { property: string; reason: string }[] }> };
       expect((await provider.check({}, valid[kind])).failures ?? [], `${kind} base input`).toEqual([]);
       await fc.assert(
@@ -132,7 +185,8 @@ describe("hostile input is refused in check, and nothing runs", () => {
           expect(failures.length, `${kind}.${field.join(".")} = ${JSON.stringify(value)}`).toBeGreaterThan(0);
           expect(failures.some((f) => f.property.startsWith(field[0]) && f.reason.length > 0)).toBe(true);
         }),
-        { numRuns: RUNS_PER_CASE, seed: 20261130 },
+        // Examples count among the runs: each listed value, then RUNS_PER_CASE generated ones.
+        { numRuns: examples.length + RUNS_PER_CASE, seed: 20261130, examples: examples.map((v) => [v]) },
       );
     }
     const calls = readFileSync(log, "utf8");

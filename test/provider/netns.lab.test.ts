@@ -30,19 +30,19 @@ describe("Netns, Veth and NetnsLink", () => {
   const ctx = useLabStack(lab, host);
 
   test("two namespaces joined by a veth pair talk; a second up and a refresh change nothing", async () => {
-    expect((await ctx.s.up(spec())).summary.resourceChanges).toEqual({ create: 6 });
+    expect((await ctx.s.up(spec())).summary.resourceChanges).toEqual({ create: 7 });
     expect(await inNs(ns1, "ping", "-c", "1", "-W", "2", "198.51.100.2")).toMatch(/1 received/);
     expect(await inNs(ns1, "ip", "neigh", "show", "198.51.100.254")).toMatch(/lladdr fa:ff:ff:ff:ff:ff PERMANENT/);
     expect(await inNs(ns1, "ip", "route", "show", "203.0.113.0/24")).toMatch(/via 198\.51\.100\.254 dev v1/);
     expect(await inNs(ns1, "ip", "link", "show", "v1")).toMatch(/mtu 1450 .*\n.*link\/ether 02:00:00:00:00:01/);
-    expect((await ctx.s.up(spec())).summary.resourceChanges).toEqual({ same: 6 });
+    expect((await ctx.s.up(spec())).summary.resourceChanges).toEqual({ same: 7 });
     await ctx.s.refresh();
-    expect((await ctx.s.preview(spec())).changeSummary).toEqual({ same: 6 });
+    expect((await ctx.s.preview(spec())).changeSummary).toEqual({ same: 7 });
   });
 
   test("an address changes in place", async () => {
     const up = await ctx.s.up(spec("198.51.100.11/24"));
-    expect(up.summary.resourceChanges).toEqual({ same: 5, update: 1 });
+    expect(up.summary.resourceChanges).toEqual({ same: 6, update: 1 });
     expect(await inNs(ns1, "ip", "-br", "addr", "show", "v1")).toMatch(/198\.51\.100\.11\/24/);
     expect(await inNs(ns1, "ping", "-c", "1", "-W", "2", "198.51.100.2")).toMatch(/1 received/);
   });
@@ -50,19 +50,19 @@ describe("Netns, Veth and NetnsLink", () => {
   test("an address removed by hand is drift: refresh finds it, up puts it back", async () => {
     await inNs(ns1, "ip", "addr", "del", "198.51.100.11/24", "dev", "v1");
     await ctx.s.refresh();
-    expect((await ctx.s.preview(spec("198.51.100.11/24"))).changeSummary).toEqual({ same: 5, update: 1 });
+    expect((await ctx.s.preview(spec("198.51.100.11/24"))).changeSummary).toEqual({ same: 6, update: 1 });
     await ctx.s.up(spec("198.51.100.11/24"));
     expect(await inNs(ns1, "ping", "-c", "1", "-W", "2", "198.51.100.2")).toMatch(/1 received/);
   });
 
   test("a namespace that already exists is not taken over", async () => {
-    await exec(host, ["ip", "netns", "add", `${lab.name}-taken`]);
+    await exec({ kind: "local" }, ["ip", "netns", "add", `${lab.name}-taken`]);
     try {
       await expect(ctx.s.up([...spec("198.51.100.11/24"), { kind: "Netns", name: "taken", args: { host, name: `${lab.name}-taken` } }])).rejects.toThrow(
         /network namespace .*-taken already exists .*; delete it/,
       );
     } finally {
-      await exec(host, ["ip", "netns", "del", `${lab.name}-taken`]);
+      await exec({ kind: "local" }, ["ip", "netns", "del", `${lab.name}-taken`]);
     }
   });
 

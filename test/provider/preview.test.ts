@@ -21,7 +21,7 @@ describe("preview with no host reachable", () => {
 
   test("shows the plan", async () => {
     const preview = await s.preview(spec);
-    expect(preview.changeSummary).toEqual({ create: 6 });
+    expect(preview.changeSummary).toEqual({ create: 7 });
   });
 
   test.each([

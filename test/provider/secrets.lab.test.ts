@@ -90,7 +90,7 @@ test("the agent's key and passphrase appear nowhere: state, export, engine outpu
     await s.stack.setConfig("spec", { value: JSON.stringify(spec) });
     const verbose: string[] = [];
     const up = await s.stack.up({ logVerbosity: 9, logToStdErr: true, debug: true, onError: (e) => verbose.push(e) });
-    expect(up.summary.resourceChanges).toEqual({ create: 3 });
+    expect(up.summary.resourceChanges).toEqual({ create: 4 });
     seen.push({ where: "up output", text: up.stdout + up.stderr }, { where: "up verbose log (-v=9)", text: verbose.join("") });
     seen.push({ where: "preview --diff", text: (await s.preview(spec)).stdout });
     // An error on the same path: the server's key is not the expected one.

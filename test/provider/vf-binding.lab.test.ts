@@ -31,12 +31,12 @@ describe("VfBinding", () => {
     const up = await s.up([binding("vf0", vf0.pci, "nfp_netvf")]);
     expect(up.outputs.vf0.value).toMatchObject({ driver: "nfp_netvf", originalDriver: "", netdev: "netvf0" });
     expect(await hasLink("netvf0")).toBe(true);
-    expect((await s.up([binding("vf0", vf0.pci, "nfp_netvf")])).summary.resourceChanges).toEqual({ same: 2 });
+    expect((await s.up([binding("vf0", vf0.pci, "nfp_netvf")])).summary.resourceChanges).toEqual({ same: 3 });
   });
 
   test("a new driver rebinds in place: nfp_uio parks the VF", async () => {
     const up = await s.up([binding("vf0", vf0.pci, "nfp_uio")]);
-    expect(up.summary.resourceChanges).toEqual({ same: 1, update: 1 });
+    expect(up.summary.resourceChanges).toEqual({ same: 2, update: 1 });
     expect(up.outputs.vf0.value).toMatchObject({ driver: "nfp_uio", netdev: "" });
     expect(await hasLink("netvf0")).toBe(false);
   });
@@ -45,7 +45,7 @@ describe("VfBinding", () => {
     await writeFile(join(pciBus(h), "drivers", "nfp_uio", "unbind"), `${vf0.pci}\n`);
     expect(await waitFor(async () => (await boundDriver(h, vf0)) === undefined, 10_000)).toBe(true);
     await s.refresh();
-    expect((await s.preview([binding("vf0", vf0.pci, "nfp_uio")])).changeSummary).toEqual({ same: 1, update: 1 });
+    expect((await s.preview([binding("vf0", vf0.pci, "nfp_uio")])).changeSummary).toEqual({ same: 2, update: 1 });
     await s.up([binding("vf0", vf0.pci, "nfp_uio")]);
     expect(await boundDriver(h, vf0)).toBe("nfp_uio");
   });

@@ -86,15 +86,18 @@ test.each([
     expect(await up).toBeInstanceOf(Error);
     // The provider process notices its engine is gone and stops; only Pulumi's idle language host may stay.
     expect(await waitFor(async () => (await projectProcesses()).every((p) => p.endsWith(" pulumi-language")), 5000)).toBe(true);
+    const leftover = (await projectProcesses()).map((p) => p.split(" ")[0]);
 
     const started = performance.now();
     const recovery = await recoverStack(stack, () => {});
     const killed = delivered.includes("SIGKILL");
     console.log(
-      `${delivered.join(" then ")} as ${at}: lock ${recovery.staleLock ? "stale, removed" : "none"}; stopped ${recovery.stopped.length} leftover plugin(s); ` +
+      `${delivered.join(" then ")} as ${at}: ${recovery.staleLocks.length} stale lock(s) removed; stopped ${recovery.stopped.length} leftover plugin(s); ` +
         `${recovery.imported.length} pending create(s) read back, ${recovery.cleared.length} cleared; recover took ${((performance.now() - started) / 1000).toFixed(1)} s`,
     );
-    expect(recovery.staleLock !== undefined).toBe(killed);
+    expect(recovery.staleLocks.length).toBe(killed ? 1 : 0);
+    // Recover found the language host by its program, and stopped it.
+    expect(recovery.stopped.map((p) => p.split(" ")[0]).sort()).toEqual(leftover.sort());
     expect(await projectProcesses()).toEqual([]);
     expect((await stack.exportStack()).deployment.pending_operations ?? []).toEqual([]);
 
