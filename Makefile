@@ -11,8 +11,9 @@ setup:
 demo: setup
 	@$(ENV) node runner/cli.ts demo $(if $(SCENARIO),--scenario $(SCENARIO))
 
+# make test [TIER=unit|engine|lab]: every tier in turn, or one (see vitest.config.mts).
 test: setup
-	@$(ENV) vitest run
+	@$(ENV) vitest run $(if $(TIER),$(if $(filter lab,$(TIER)),--project lab-a --project lab-b,--project $(TIER)))
 
 lab-up: setup
 	@$(ENV) node lab/cli.ts up

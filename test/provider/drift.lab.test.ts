@@ -57,7 +57,7 @@ describe("drift and replace", () => {
 
   test("a namespace renamed is replaced, and the link placed in it with it", async () => {
     const up = await ctx.s.up(spec(ns(2)));
-    expect(up.summary.resourceChanges).toEqual({ replace: 2, same: 4 });
+    expect(up.summary.resourceChanges).toEqual({ replace: 2, same: 5 });
     expect(await netnsList()).not.toContain(ns(1));
     expect(await run(["ip", "-n", ns(2), "-br", "addr", "show", "dv1"])).toMatch(/198\.51\.100\.1\/24/);
   });

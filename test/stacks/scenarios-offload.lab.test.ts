@@ -1,0 +1,4 @@
+// The offload stacks: see scenarios.ts.
+import { scenarioSuite } from "./scenarios.ts";
+
+scenarioSuite("offload");
