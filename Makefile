@@ -13,7 +13,7 @@ demo: setup
 
 # make test [TIER=unit|engine|lab]: every tier in turn, or one (see vitest.config.mts).
 test: setup
-	@$(ENV) vitest run $(if $(TIER),$(if $(filter lab,$(TIER)),--project lab-a --project lab-b,--project $(TIER)))
+	@$(ENV) vitest run $(if $(TIER),--project $(TIER))
 
 lab-up: setup
 	@$(ENV) node lab/cli.ts up

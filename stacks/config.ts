@@ -77,11 +77,48 @@ export function passphraseProblem(config: StackConfig, stack: string, secretsPro
   );
 }
 
-/** Parses the stack's config (raw values by key); throws one message per bad key. */
+/** The keys an object of the schema takes at `path`, or none where it takes any (a record). */
+function keysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  let at: unknown = schema;
+  for (const key of [...path, undefined]) {
+    while (at instanceof z.ZodOptional || at instanceof z.ZodDefault) at = at.unwrap();
+    if (!(at instanceof z.ZodObject)) return [];
+    if (key === undefined) return Object.keys(at.shape);
+    at = (at.shape as Record<PropertyKey, unknown>)[key];
+  }
+  return [];
+}
+
+/** Edit distance: insertions, deletions and substitutions. */
+function distance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length];
+}
+
+/** The known key nearest to `key`, when one is near enough to be a slip. */
+export function nearestKey(key: string, known: readonly string[]): string | undefined {
+  const [best] = [...known].sort((a, b) => distance(key.toLowerCase(), a.toLowerCase()) - distance(key.toLowerCase(), b.toLowerCase()));
+  return best !== undefined && distance(key.toLowerCase(), best.toLowerCase()) <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined;
+}
+
+/** Parses the stack's config (raw values by key); throws one line per problem, an unknown key with the nearest known one. */
 export function parseStackConfig(raw: Record<string, unknown>, namespace: string): StackConfig {
   const parsed = stackConfig.safeParse(raw);
   if (parsed.success) return parsed.data;
-  const lines = parsed.error.issues.map((i) => `  ${namespace}:${i.path.map(String).join(".") || "(config)"}: ${i.message}`);
+  const at = (path: readonly PropertyKey[]) => `${namespace}:${path.map(String).join(".") || "(config)"}`;
+  const lines = parsed.error.issues.flatMap((i) =>
+    i.code === "unrecognized_keys"
+      ? i.keys.map((key) => {
+          const near = nearestKey(key, keysAt(stackConfig, i.path));
+          return `  ${at([...i.path, key])}: not a key of this project${near ? ` (did you mean ${at([...i.path, near])}?)` : ""}`;
+        })
+      : [`  ${at(i.path)}: ${i.message}`],
+  );
   throw new Error(`the stack's configuration is not valid:\n${lines.join("\n")}\n(see docs/stacks.md)`);
 }
 

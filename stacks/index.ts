@@ -3,7 +3,7 @@
 // none are given. See docs/stacks.md.
 import { existsSync, readFileSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
-import { parseStackConfig, passphraseProblem, siteOf, stackConfig, type Scenario, type Site, type StackConfig } from "./config.ts";
+import { parseStackConfig, passphraseProblem, siteOf, type Scenario, type Site, type StackConfig } from "./config.ts";
 import type { ScenarioOutputs } from "./expectations.ts";
 import { gatewayFirewall, gatewayForward } from "./scenarios/gateway.ts";
 import { internalVsNetvf, meter } from "./scenarios/point-to-point.ts";
@@ -19,9 +19,7 @@ const builders: Record<Scenario, (site: Site, config: StackConfig) => ScenarioOu
 
 const cfg = new pulumi.Config();
 /** A config value as YAML gave it: objects and numbers arrive as JSON text. */
-function value(key: string): unknown {
-  const text = cfg.get(key);
-  if (text === undefined) return undefined;
+function value(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
@@ -40,7 +38,12 @@ function passphrase(): string | undefined {
   return process.env.PULUMI_CONFIG_PASSPHRASE ?? (file && existsSync(file) ? readFileSync(file, "utf8").trim() : undefined);
 }
 
-const raw = Object.fromEntries(Object.keys(stackConfig.shape).map((k) => [k, value(k)]).filter(([, v]) => v !== undefined));
+// Every key of the project's namespace, so that a misspelt one is refused rather than ignored.
+const raw = Object.fromEntries(
+  Object.entries(pulumi.runtime.allConfig())
+    .filter(([key]) => key.startsWith(`${cfg.name}:`))
+    .map(([key, text]) => [key.slice(cfg.name.length + 1), value(text)]),
+);
 let config: StackConfig;
 try {
   config = parseStackConfig(raw, cfg.name);

@@ -31,4 +31,15 @@ describe("stack config", () => {
       /ovs-offload-lab:scenario: Invalid option.*\n.*ovs-offload-lab:hosts\.host1\.host\.address: must be a host name or an IP address\n.*ovs-offload-lab:hosts\.host1\.underlayIp: must be an IPv4 address\n.*ovs-offload-lab:hosts\.host2: .*\n.*ovs-offload-lab:innerMtu: .*8950/,
     );
   });
+
+  test("a key the project does not have is refused, with the nearest one it has", () => {
+    expect(() => parse({ scenario: "meter", variant: "classic", host: { host1: {} }, innerMTU: 1400 })).toThrow(
+      /ovs-offload-lab:host: not a key of this project \(did you mean ovs-offload-lab:hosts\?\)\n.*ovs-offload-lab:innerMTU: not a key of this project \(did you mean ovs-offload-lab:innerMtu\?\)/,
+    );
+    const rack = { host: { kind: "ssh", address: "192.0.2.10", user: "root" }, underlayIp: "192.0.2.10" };
+    expect(() => parse({ scenario: "meter", variant: "classic", hosts: { host1: { ...rack, underlay: "x" }, host2: rack, gatway: rack } })).toThrow(
+      /ovs-offload-lab:hosts\.host1\.underlay: not a key of this project \(did you mean ovs-offload-lab:hosts\.host1\.underlayIp\?\)[\s\S]*ovs-offload-lab:hosts\.gatway: not a key of this project \(did you mean ovs-offload-lab:hosts\.gateway\?\)/,
+    );
+    expect(() => parse({ scenario: "meter", variant: "classic", zzz: 1 })).toThrow(/ovs-offload-lab:zzz: not a key of this project\n/);
+  });
 });

@@ -1,5 +1,7 @@
-// The lab passphrase is public: lab stacks may use it, a stack on real hosts
-// never does, and scripts/env never prints a passphrase of the user's own.
+// The stack's config through the CLI: a misspelt key is refused, not
+// ignored; the lab passphrase is public: lab stacks may use it, a stack on
+// real hosts never does, and scripts/env never prints a passphrase of the
+// user's own.
 import { execFile } from "node:child_process";
 import { appendFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -81,6 +83,15 @@ describe("a stack on real hosts, through the CLI", () => {
     const hosts = { host1: rack, host2: { ...rack, underlayIp: "192.0.2.11" } };
     await appendFile(join(project.dir, "stacks", `Pulumi.${stack}.yaml`), `config:\n  ovs-offload-lab:scenario: meter\n  ovs-offload-lab:variant: offload\n  ovs-offload-lab:hosts: ${JSON.stringify(hosts)}\n`);
   };
+
+  test("a misspelt key is refused naming the nearest one, as a Pulumi error without a stack trace", async () => {
+    await run("pulumi", ["stack", "init", "typo", "--non-interactive"], { cwd: project.dir });
+    await appendFile(join(project.dir, "stacks", "Pulumi.typo.yaml"), "config:\n  ovs-offload-lab:scenario: meter\n  ovs-offload-lab:variant: classic\n  ovs-offload-lab:host: {}\n");
+    const refused = await preview("typo", LAB_PASSPHRASE);
+    expect(refused.ok).toBe(false);
+    expect(refused.out).toMatch(/ovs-offload-lab:host: not a key of this project \(did you mean ovs-offload-lab:hosts\?\)/);
+    expect(refused.out).not.toMatch(/^\s+at .*\.ts:\d+/m);
+  });
 
   test("is refused under the lab passphrase, with the way out and no stack trace; under its own it previews", async () => {
     await configure("rack2", LAB_PASSPHRASE);

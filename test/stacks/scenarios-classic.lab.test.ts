@@ -1,4 +1,0 @@
-// The classic stacks: see scenarios.ts.
-import { scenarioSuite } from "./scenarios.ts";
-
-scenarioSuite("classic");
