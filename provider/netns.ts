@@ -31,11 +31,10 @@ export function netnsMark(owner: string): string {
 }
 
 /**
- * Whether namespace `n` on its host is this resource's: it bears our mark, or
+ * Whether namespace `n`, bearing `marks` (undefined: absent), is this resource's: our mark, or
  * — made before namespaces were marked — it bears none.
  */
-async function ours(n: NetnsInputs): Promise<boolean> {
-  const marks = await netnsMarks(n.host, n.name);
+function ours(n: NetnsInputs, marks: string[] | undefined): boolean {
   if (marks === undefined) return false;
   if (marks.includes(netnsMark(n.owner))) return true;
   return madeBefore(n.providerVersion, MARKED_SINCE) && !marks.some((m) => m.startsWith(MARK_PREFIX));
@@ -59,17 +58,18 @@ export const netnsProvider = dynamicProvider<NetnsInputs, NetnsInputs>(
     },
     async read(_id, props) {
       // One of the same name that is not ours is not this one: gone.
-      return (await ours(props)) ? props : undefined;
+      return ours(props, await netnsMarks(props.host, props.name)) ? props : undefined;
     },
     async update(_id, olds, news) {
       // A namespace made before marks gets its mark now.
-      if ((await ours(olds)) && !(await netnsMarks(news.host, news.name))?.includes(netnsMark(news.owner))) {
+      const marks = await netnsMarks(news.host, news.name);
+      if (ours(olds, marks) && !marks!.includes(netnsMark(news.owner))) {
         await ipBatch(news.host, news.name, [`link property add dev lo altname ${netnsMark(news.owner)}`]);
       }
       return news;
     },
     async delete(_id, props) {
-      if (await ours(props)) await deleteNetns(props.host, props.name);
+      if (ours(props, await netnsMarks(props.host, props.name))) await deleteNetns(props.host, props.name);
     },
   },
   ["host", "name", "owner", "providerVersion"],
