@@ -28,6 +28,8 @@ interface PendingOperation {
 export interface Recovery {
   /** The stale lock files removed. */
   staleLocks: string[];
+  /** Attribute files of the stack's checkpoint that the kill cut short, removed. */
+  repaired: string[];
   /** Plugins of a dead engine that were stopped, as "pid name". */
   stopped: string[];
   /** Pending creates imported under the id their create gives (refresh then keeps those found on their hosts). */
@@ -36,15 +38,49 @@ export interface Recovery {
   cleared: string[];
 }
 
+/** The directory of the stack's file backend (`<root>/.pulumi`), or undefined for any other backend. */
+async function fileBackend(stack: automation.Stack): Promise<{ dir: string; project: string } | undefined> {
+  const { url } = await stack.workspace.whoAmI();
+  if (!url?.startsWith("file://")) return undefined;
+  const root = url.startsWith("file:///") ? fileURLToPath(url.split("?")[0]) : join(stack.workspace.workDir, url.slice("file://".length).split("?")[0]);
+  return { dir: join(root, ".pulumi"), project: (await stack.workspace.projectSettings()).name };
+}
+
 /** The file backend's locks on this stack (the only backend whose locks we can judge). */
 async function locks(stack: automation.Stack): Promise<{ file: string; lock: Lock }[]> {
-  const { url } = await stack.workspace.whoAmI();
-  if (!url?.startsWith("file://")) return [];
-  const root = url.startsWith("file:///") ? fileURLToPath(url.split("?")[0]) : join(stack.workspace.workDir, url.slice("file://".length).split("?")[0]);
-  const project = (await stack.workspace.projectSettings()).name;
-  const dir = join(root, ".pulumi", "locks", "organization", project, stack.name);
+  const backend = await fileBackend(stack);
+  if (!backend) return [];
+  const dir = join(backend.dir, "locks", "organization", backend.project, stack.name);
   const files = await readdir(dir).catch(() => [] as string[]);
   return Promise.all(files.filter((f) => f.endsWith(".json")).map(async (f) => ({ file: join(dir, f), lock: JSON.parse(await readFile(join(dir, f), "utf8")) as Lock })));
+}
+
+/**
+ * The file backend keeps beside each file an attributes file (`.attrs`,
+ * gocloud's fileblob) that it rewrites in place, not by rename: an engine
+ * killed at that moment leaves it empty or cut short, and every later command
+ * fails "failed to load checkpoint: EOF". Such a file of the stack's
+ * checkpoint or its backup is removed; the backend reads a file without one.
+ * Returns the files removed.
+ */
+async function repairCheckpointAttributes(stack: automation.Stack): Promise<string[]> {
+  const backend = await fileBackend(stack);
+  if (!backend) return [];
+  const dir = join(backend.dir, "stacks", backend.project);
+  // The checkpoint as JSON, gzip or zstd, and its backup.
+  const ours = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.startsWith(stack.name) && /^\.json(\.gz|\.zst)?(\.bak)?\.attrs$/.test(f.slice(stack.name.length)));
+  const removed: string[] = [];
+  for (const name of ours) {
+    const file = join(dir, name);
+    try {
+      JSON.parse(await readFile(file, "utf8"));
+    } catch (e) {
+      if (!(e instanceof SyntaxError)) throw e;
+      await rm(file, { force: true });
+      removed.push(file);
+    }
+  }
+  return removed;
 }
 
 /**
@@ -113,13 +149,14 @@ async function orphanedPlugins(workDir: string): Promise<(ProcIdentity & { name:
 /**
  * Makes a stack whose last update was cut short ready for `up` again:
  * removes its stale lock files (and refuses while the engine that took one
- * may still run), stops the plugins that engine left,
+ * may still run), repairs a checkpoint the kill left unreadable, stops the
+ * plugins that engine left,
  * and refreshes — importing each of our pending creates under the id its
  * create gives, so that refresh keeps what reached the host and drops what did
  * not, and clearing the other pending operations.
  */
 export async function recoverStack(stack: automation.Stack, say: (line: string) => void): Promise<Recovery> {
-  const recovery: Recovery = { staleLocks: [], stopped: [], imported: [], cleared: [] };
+  const recovery: Recovery = { staleLocks: [], repaired: [], stopped: [], imported: [], cleared: [] };
   // Every lock is judged before any is removed; each is then removed by its own path, never one taken since.
   const found = await locks(stack);
   for (const { file, lock } of found) {
@@ -128,8 +165,14 @@ export async function recoverStack(stack: automation.Stack, say: (line: string) 
   }
   for (const { file, lock } of found) {
     say(`${stack.name}: removing the lock taken by pid ${lock.pid} at ${lock.timestamp}, a process that no longer runs: ${file}`);
+    // With its attributes file: the backend writes one beside each lock.
     await rm(file, { force: true });
+    await rm(`${file}.attrs`, { force: true });
     recovery.staleLocks.push(file);
+  }
+  for (const file of await repairCheckpointAttributes(stack)) {
+    say(`${stack.name}: removing ${file}, cut short when the engine was killed (the backend reads the checkpoint without it)`);
+    recovery.repaired.push(file);
   }
   for (const orphan of await orphanedPlugins(stack.workspace.workDir)) {
     say(`${stack.name}: stopping ${orphan.name} (pid ${orphan.pid}), left running by a killed engine`);

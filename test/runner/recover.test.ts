@@ -203,3 +203,34 @@ test("locks whose pid is gone or now runs a later process are stale, and only th
   expect(recovery.staleLocks.sort()).toEqual([gone, reused].sort());
   expect(alive(later)).toBe(true);
 });
+
+test("a stale lock goes with the attributes file the backend wrote beside it", async () => {
+  const gone = writeLock("gone", await deadPid(), new Date(Date.now() - 60_000));
+  writeFileSync(`${gone}.attrs`, "{}\n");
+
+  await recoverStack(stack(), () => {});
+  expect(await readdir(lockDir)).toEqual([]);
+});
+
+test("attributes files of the stack's checkpoint cut short by a kill are removed, and only those", async () => {
+  const stacks = join(dir, "state/.pulumi/stacks/proj");
+  await mkdir(stacks, { recursive: true });
+  const attrs = '{"user.cache_control":"","user.content_type":"application/octet-stream","md5":"AAAA"}\n';
+  const files = {
+    "dev.json": '{"version":3,"checkpoint":{}}',
+    "dev.json.attrs": "", // the kill came between create and write
+    "dev.json.bak": '{"version":3,"checkpoint":{}}',
+    "dev.json.bak.attrs": attrs.slice(0, 20), // or during the write
+    "dev.jsonl.attrs": "", // not the stack's
+    "prod.json.attrs": "", // another stack's
+    "prod.json.bak.attrs": attrs,
+  };
+  for (const [name, text] of Object.entries(files)) await writeFile(join(stacks, name), text);
+
+  const said: string[] = [];
+  const recovery = await recoverStack(stack(), (l) => said.push(l));
+  expect(recovery.repaired.sort()).toEqual([join(stacks, "dev.json.attrs"), join(stacks, "dev.json.bak.attrs")]);
+  expect((await readdir(stacks)).sort()).toEqual(["dev.json", "dev.json.bak", "dev.jsonl.attrs", "prod.json.attrs", "prod.json.bak.attrs"]);
+  expect(said.join("\n")).toContain("cut short");
+  await rm(stacks, { recursive: true });
+});

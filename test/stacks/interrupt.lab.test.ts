@@ -3,8 +3,11 @@
 // (a stale lock, plugins left running, pending creates), and SIGINT followed
 // by SIGKILL. Each time `recover` (runner/recover.ts) and one `up` converge:
 // every resource once in the state, the stack's checks pass, and destroy
-// leaves the hosts and the machine's processes as before.
-import { readdir, readlink } from "node:fs/promises";
+// leaves the hosts and the machine's processes as before. A kill can also
+// cut the backend's checkpoint attributes file short: that case is made
+// on purpose too, since a signal lands there only now and then.
+import { readdir, readlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { labDown, labUp } from "../../lab/lab.ts";
 import { labLayout } from "../../lab/layout.ts";
@@ -109,4 +112,22 @@ test.each([
   }
   expect(await snapshot()).toEqual(before);
   expect(await projectProcesses()).toEqual([]);
+});
+
+test("a kill that cut the checkpoint's attributes file short: every command fails until recover removes it", async () => {
+  const stack = await project.stack("meter-offload", lab.name);
+  try {
+    await stack.up();
+    // What the backend leaves when killed between creating the file and writing it (gocloud fileblob's setAttrs).
+    await writeFile(join(project.dir, ".pulumi-state/.pulumi/stacks/ovs-offload-lab/meter-offload.json.attrs"), "");
+    await expect(stack.exportStack()).rejects.toThrow("failed to load checkpoint: EOF");
+
+    const recovery = await recoverStack(stack, () => {});
+    expect(recovery.repaired).toEqual([join(project.dir, ".pulumi-state/.pulumi/stacks/ovs-offload-lab/meter-offload.json.attrs")]);
+    expect(urns((await stack.exportStack()).deployment)).toEqual(resourcesWhenUp);
+    await expectWorkingAndSettled(stack);
+  } finally {
+    await stack.destroy();
+  }
+  expect(await snapshot()).toEqual(before);
 });
