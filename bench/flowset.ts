@@ -5,8 +5,9 @@
 import { labDown, labUp } from "../lab/lab.ts";
 import { labLayout } from "../lab/layout.ts";
 import { flowSetProvider, type FlowSetInputs } from "../provider/flow.ts";
-import { exec } from "../provider/host.ts";
+import { exec, timed } from "../provider/host.ts";
 import { bundleArgv, flowModLine, ofctl, type FlowSpec } from "../provider/ovs/ofctl.ts";
+import { vsctl } from "../provider/ovs/vsctl.ts";
 import { PROVIDER_VERSION } from "../provider/resource.ts";
 
 const sizes = process.argv.slice(2).map(Number);
@@ -21,16 +22,13 @@ const flows = (n: number, mark = 0): FlowSpec[] =>
     actions: `output:${i === 0 ? 2 + mark : 1}`,
   }));
 
-async function time<T>(what: () => Promise<T>): Promise<number> {
-  const t = performance.now();
-  await what();
-  return (performance.now() - t) / 1000;
-}
+/** Seconds `what` takes. */
+const time = async (what: () => Promise<unknown>): Promise<number> => (await timed(what))[1];
 
 async function main() {
   await labUp(lab, () => {});
   try {
-    await exec(host, ["ovs-vsctl", "add-br", "bench0", "--", "set", "Bridge", "bench0", "datapath_type=netdev", "protocols=OpenFlow13,OpenFlow14"]);
+    await exec(host, vsctl([["add-br", "bench0"], ["set", "Bridge", "bench0", "datapath_type=netdev", "protocols=OpenFlow13,OpenFlow14"]]));
     const rows: string[][] = [["flows", "FlowSet create", "raw --bundle add-flows", "FlowSet one-flow change", "raw replace-flows"]];
     for (const n of sizes.length ? sizes : [10_000, 100_000]) {
       const inputs: FlowSetInputs = { host, bridge: "bench0", flows: flows(n), meters: [], owner: `bench/bench/FlowSet/f${n}`, providerVersion: PROVIDER_VERSION };

@@ -1,5 +1,6 @@
 // lab up | down | status — the built-in lab on this machine (needs root).
 import { parseArgs } from "node:util";
+import { timed } from "../provider/host.ts";
 import { DEFAULT_LAB_NAME, DEFAULT_VF_COUNT, labLayout } from "./layout.ts";
 import { labDown, labStatus, labUp } from "./lab.ts";
 import { exitWith } from "./process.ts";
@@ -37,14 +38,12 @@ async function main(): Promise<number> {
   if (!Number.isInteger(vfs) || vfs < 1 || vfs > 64) throw new Error(`--vfs must be a whole number from 1 to 64, not ${values.vfs}`);
   const lab = labLayout(values.name, vfs);
   const say = (line: string) => process.stdout.write(`[lab ${lab.name}] ${line}\n`);
-  const started = Date.now();
-  if (command === "up") await labUp(lab, say);
-  if (command === "down") await labDown(lab, say);
   if (command === "status") {
     process.stdout.write(JSON.stringify(await labStatus(lab), null, 2) + "\n");
     return 0;
   }
-  say(`${command}: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  const [, seconds] = await timed(() => (command === "up" ? labUp(lab, say) : labDown(lab, say)));
+  say(`${command}: done in ${seconds.toFixed(1)} s`);
   return 0;
 }
 

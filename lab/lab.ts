@@ -6,10 +6,11 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, readdir, rm, rmdir } from "node:fs/promises";
 import { join } from "node:path";
-import { exec } from "../provider/host.ts";
+import { exec, waitFor } from "../provider/host.ts";
+import { addNetns, deleteNetns, ipBatch, ipJson, netnsNames, type IpLink } from "../provider/ip.ts";
 import { LAB_ROOT, UNDERLAY_MTU, type Lab, type LabHost } from "./layout.ts";
 import { OVS_DAEMONS, ovsDaemonPid, startOvs, stopOvs } from "./ovs.ts";
-import { runningFromPidfile, stopPid, waitFor } from "./process.ts";
+import { runningFromPidfile, stopPid } from "./process.ts";
 import { boundDriver, writeSysfsTree } from "./sysfs.ts";
 
 const local = { kind: "local" } as const;
@@ -17,20 +18,8 @@ const EMULATOR = join(import.meta.dirname, "sysfs-emulator.ts");
 
 export type Say = (line: string) => void;
 
-export async function listNetns(): Promise<string[]> {
-  const { stdout } = await exec(local, ["ip", "-j", "netns", "list"]);
-  return (JSON.parse(stdout || "[]") as { name: string }[]).map((n) => n.name);
-}
-
 async function linkNames(netns: string): Promise<Set<string>> {
-  const { stdout } = await exec(local, ["ip", "-n", netns, "-j", "link", "show"]);
-  return new Set((JSON.parse(stdout) as { ifname: string }[]).map((l) => l.ifname));
-}
-
-/** Runs `ip` commands in one process (one line each), in a namespace or here. */
-async function ipBatch(lines: string[], netns?: string): Promise<void> {
-  if (lines.length === 0) return;
-  await exec(local, ["ip", ...(netns ? ["-n", netns] : []), "-batch", "-"], { stdin: lines.join("\n") + "\n" });
+  return new Set((await ipJson<IpLink>(local, netns, ["link", "show"])).map((l) => l.ifname));
 }
 
 const allNetns = (lab: Lab) => [lab.fabricNetns, ...lab.hosts.map((h) => h.netns)];
@@ -38,11 +27,10 @@ const emulatorPid = (lab: Lab) => runningFromPidfile(lab.emulatorPidfile, EMULAT
 
 export async function labUp(lab: Lab, say: Say): Promise<void> {
   await mkdir(lab.dir, { recursive: true });
-  const present = new Set(await listNetns());
+  const present = new Set(await netnsNames(local));
   for (const netns of allNetns(lab).filter((n) => !present.has(n))) {
     say(`namespace ${netns}`);
-    await exec(local, ["ip", "netns", "add", netns]);
-    await exec(local, ["ip", "-n", netns, "link", "set", "lo", "up"]);
+    await addNetns(local, netns);
   }
 
   const fabric = await linkNames(lab.fabricNetns);
@@ -69,9 +57,9 @@ export async function labUp(lab: Lab, say: Say): Promise<void> {
     hostLines.set(host, lines);
   }
   if (rootLines.length) say(`links: ${rootLines.length} veth pairs (underlay; emulated VF/representor sdn_v0.<n>)`);
-  await ipBatch(rootLines);
-  await ipBatch(fabricLines, lab.fabricNetns);
-  for (const [host, lines] of hostLines) await ipBatch(lines, host.netns);
+  await ipBatch(local, undefined, rootLines);
+  await ipBatch(local, lab.fabricNetns, fabricLines);
+  for (const [host, lines] of hostLines) await ipBatch(local, host.netns, lines);
 
   for (const host of lab.hosts) {
     await writeSysfsTree(host);
@@ -102,14 +90,14 @@ export async function labDown(lab: Lab, say: Say): Promise<void> {
     await stopPid(emulator);
   }
   for (const host of lab.hosts) await stopOvs(host);
-  const present = new Set(await listNetns());
+  const present = new Set(await netnsNames(local));
   for (const netns of allNetns(lab).filter((n) => present.has(n))) {
     // Whatever still runs in the lab's own namespaces was started by a lab
     // (a crashed `up` may have left a daemon without its pidfile).
     const { stdout } = await exec(local, ["ip", "netns", "pids", netns]);
     for (const pid of stdout.split(/\s+/).filter(Boolean).map(Number)) await stopPid(pid);
     say(`namespace ${netns}: delete`);
-    await exec(local, ["ip", "netns", "del", netns]);
+    await deleteNetns(local, netns);
   }
   await rm(lab.dir, { recursive: true, force: true });
   if (existsSync(LAB_ROOT) && (await readdir(LAB_ROOT)).length === 0) await rmdir(LAB_ROOT);
@@ -130,7 +118,7 @@ export interface LabStatus {
 }
 
 export async function labStatus(lab: Lab): Promise<LabStatus> {
-  const present = new Set(await listNetns());
+  const present = new Set(await netnsNames(local));
   const hosts: HostStatus[] = [];
   for (const host of lab.hosts) {
     const boundVfs: string[] = [];

@@ -5,6 +5,8 @@ import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { exec } from "../provider/host.ts";
+import { ipBatch } from "../provider/ip.ts";
+import { vsctl } from "../provider/ovs/vsctl.ts";
 import type { LabHost } from "./layout.ts";
 import type { Say } from "./lab.ts";
 import { UNDERLAY_MTU, UNDERLAY_PHY_BRIDGE, UNDERLAY_PREFIX_LEN } from "./layout.ts";
@@ -33,7 +35,8 @@ export async function startOvs(host: LabHost, say: Say): Promise<void> {
       `--remote=p${sock}`, "--remote=db:Open_vSwitch,Open_vSwitch,manager_options",
       `--pidfile=${pidfile(host, "ovsdb-server")}`, `--log-file=${join(host.dir, "ovsdb-server.log")}`, "--detach",
     ]);
-    await exec(host.spec, ["ovs-vsctl", "--no-wait", "init"]);
+    // No ovs-vswitchd yet to wait for.
+    await exec(host.spec, vsctl([["init"]], { noWait: true }));
   }
   if ((await ovsDaemonPid(host, "ovs-vswitchd")) === undefined) {
     say(`${host.name}: ovs-vswitchd (userspace netdev datapath), underlay ${host.underlayIp} on ${UNDERLAY_PHY_BRIDGE}`);
@@ -45,15 +48,13 @@ export async function startOvs(host: LabHost, say: Say): Promise<void> {
   // The host's "physical" NIC: OVS userspace tunnels leave through an OVS
   // bridge that holds the tunnel endpoint address, so the underlay link sits
   // on br-phy and the address on br-phy's internal port.
-  await exec(host.spec, [
-    "ovs-vsctl", "--timeout=30",
-    "--may-exist", "add-br", UNDERLAY_PHY_BRIDGE,
-    "--", "set", "Bridge", UNDERLAY_PHY_BRIDGE, "datapath_type=netdev",
-    "--", "set", "Interface", UNDERLAY_PHY_BRIDGE, `mtu_request=${UNDERLAY_MTU}`,
-    "--", "--may-exist", "add-port", UNDERLAY_PHY_BRIDGE, host.underlayLink,
-  ]);
-  await exec(host.spec, ["ip", "addr", "replace", `${host.underlayIp}/${UNDERLAY_PREFIX_LEN}`, "dev", UNDERLAY_PHY_BRIDGE]);
-  await exec(host.spec, ["ip", "link", "set", UNDERLAY_PHY_BRIDGE, "up"]);
+  await exec(host.spec, vsctl([
+    ["--may-exist", "add-br", UNDERLAY_PHY_BRIDGE],
+    ["set", "Bridge", UNDERLAY_PHY_BRIDGE, "datapath_type=netdev"],
+    ["set", "Interface", UNDERLAY_PHY_BRIDGE, `mtu_request=${UNDERLAY_MTU}`],
+    ["--may-exist", "add-port", UNDERLAY_PHY_BRIDGE, host.underlayLink],
+  ]));
+  await ipBatch(host.spec, undefined, [`addr replace ${host.underlayIp}/${UNDERLAY_PREFIX_LEN} dev ${UNDERLAY_PHY_BRIDGE}`, `link set ${UNDERLAY_PHY_BRIDGE} up`]);
 }
 
 /** Stops this host's OVS daemons (vswitchd first), by pidfile. */

@@ -1,25 +1,19 @@
 // Daemons the lab starts, stopped by the pid in their pidfile, and only when
 // that pid still runs the program we started (pids get reused).
 import { readFile } from "node:fs/promises";
-import { procIdentity, stillRunning, type ProcIdentity } from "../provider/proc.ts";
+import { waitFor } from "../provider/host.ts";
+import { procIdentity, stillRunning, unlessGone, type ProcIdentity } from "../provider/proc.ts";
 
+/** The pid in `pidfile`, or undefined when there is no such file or no pid in it. */
 export async function readPid(pidfile: string): Promise<number | undefined> {
-  try {
-    const pid = Number.parseInt((await readFile(pidfile, "utf8")).trim(), 10);
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
+  const text = await readFile(pidfile, "utf8").catch(unlessGone);
+  const pid = Number.parseInt(text?.trim() ?? "", 10);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
 /** The command line of a running process, or undefined when it is gone. */
 export async function cmdline(pid: number): Promise<string[] | undefined> {
-  try {
-    const raw = await readFile(`/proc/${pid}/cmdline`, "utf8");
-    return raw.split("\0").filter((a) => a !== "");
-  } catch {
-    return undefined;
-  }
+  return (await readFile(`/proc/${pid}/cmdline`, "utf8").catch(unlessGone))?.split("\0").filter((a) => a !== "");
 }
 
 /** The pid in `pidfile` when it runs a command line containing `token`. */
@@ -41,16 +35,6 @@ export function exitWith(tool: string, main: () => Promise<number>): void {
   );
 }
 
-/** Polls `done` with a bounded backoff; resolves true when it held in time. */
-export async function waitFor(done: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
-    if (await done()) return true;
-    if (Date.now() >= deadline) return false;
-    await new Promise((r) => setTimeout(r, delay));
-  }
-}
-
 /**
  * SIGTERM, then SIGKILL if it has not exited within `graceMs`; resolves when
  * it is gone. The process is `target`, or the one that has `target`'s pid now;
@@ -66,8 +50,9 @@ export async function stopPid(target: number | ProcIdentity, graceMs = 5000): Pr
     if (await gone()) return;
     try {
       process.kill(id.pid, signal);
-    } catch {
-      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ESRCH") return; // exited since the check
+      throw err;
     }
     if (await waitFor(gone, graceMs)) return;
   }

@@ -13,8 +13,11 @@ import { watch, type FSWatcher } from "node:fs";
 import { mkdir, readFile, readlink, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { exec } from "../provider/host.ts";
+import { ipBatch, ipExec, whereIs } from "../provider/ip.ts";
+import { unlessGone } from "../provider/proc.ts";
 import { DEFAULT_DRIVER, DRIVERS, NETDEV_DRIVERS, type Driver, type Lab, type LabHost, type Vf } from "./layout.ts";
 
+const local = { kind: "local" } as const;
 const NETRONOME_VENDOR = "0x19ee";
 const NFP_VF_DEVICE = "0x6003";
 
@@ -37,13 +40,9 @@ export async function writeSysfsTree(host: LabHost): Promise<void> {
   }
 }
 
-/** The driver a VF is bound to, read the way one reads real sysfs. */
+/** The driver a VF is bound to, read the way one reads real sysfs: no driver link, no driver. */
 export async function boundDriver(host: LabHost, vf: Vf): Promise<string | undefined> {
-  try {
-    return (await readlink(join(deviceDir(host, vf), "driver"))).split("/").pop();
-  } catch {
-    return undefined;
-  }
+  return (await readlink(join(deviceDir(host, vf), "driver")).catch(unlessGone))?.split("/").pop();
 }
 
 /** driver_override as the kernel keeps it: the last value written (writers append); empty, "(null)" or NUL mean none. */
@@ -136,9 +135,10 @@ export class SysfsEmulator {
     const vf = this.vf(host, addr);
     if ((await boundDriver(host, vf)) !== driver) throw new Error(`device not bound to ${driver} (ENODEV)`);
     if (isNetdevDriver(driver)) {
-      const netns = await this.findVfNetns(vf);
-      await exec({ kind: "local" }, ["ip", "-n", netns, "link", "set", "dev", vf.altname, "down"]);
-      await exec({ kind: "local" }, ["ip", "-n", netns, "link", "set", "dev", vf.altname, "netns", this.lab.fabricNetns, "name", vf.parked]);
+      // Wherever it was moved: its host, or a namespace a stack gave it to ("" is the emulator's own, the fabric).
+      const netns = await whereIs(local, vf.altname);
+      if (netns === undefined) throw new Error(`VF netdev ${vf.altname} is in no network namespace`);
+      await ipBatch(local, netns, [`link set dev ${vf.altname} down`, `link set dev ${vf.altname} netns ${this.lab.fabricNetns} name ${vf.parked}`]);
       await rm(join(deviceDir(host, vf), "net"), { recursive: true, force: true });
     }
     await rm(join(deviceDir(host, vf), "driver"), { force: true });
@@ -152,26 +152,11 @@ export class SysfsEmulator {
       // receiver is OVS's userspace datapath, which forwards them unfinished
       // into the tunnel: the VF computes its checksums, as a real NIC's VF does.
       await exec({ kind: "netns", netns: this.lab.fabricNetns }, ["ethtool", "-K", vf.parked, "tx", "off"]);
-      await exec({ kind: "local" }, ["ip", "-n", this.lab.fabricNetns, "link", "set", "dev", vf.parked, "netns", host.netns, "name", vf.netdev]);
+      await ipExec(local, this.lab.fabricNetns, ["link", "set", "dev", vf.parked, "netns", host.netns, "name", vf.netdev]);
       await mkdir(join(deviceDir(host, vf), "net", vf.netdev), { recursive: true });
     }
     await symlink(join("..", "..", "drivers", driver), join(deviceDir(host, vf), "driver"));
     await symlink(join("..", "..", "devices", vf.pci), join(driverDir(host, driver), vf.pci));
     this.log(`${host.name}: ${vf.pci} bound to ${driver}`);
-  }
-
-  /** The namespace the VF's netdev is in now: its host, or wherever it was moved. */
-  private async findVfNetns(vf: Vf): Promise<string> {
-    const { stdout } = await exec({ kind: "local" }, ["ip", "-j", "netns", "list"]);
-    const names = (JSON.parse(stdout || "[]") as { name: string }[]).map((n) => n.name);
-    for (const netns of names) {
-      try {
-        await exec({ kind: "local" }, ["ip", "-n", netns, "link", "show", "dev", vf.altname]);
-        return netns;
-      } catch {
-        // not in this one
-      }
-    }
-    throw new Error(`VF netdev ${vf.altname} is in no named network namespace`);
   }
 }

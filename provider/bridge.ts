@@ -1,59 +1,32 @@
 // Bridge: an OVS bridge (`ovs-vsctl add-br`).
-import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { exec, hostLabel, type HostSpec } from "./host.ts";
-import { lazyProvider } from "./loader.ts";
+import { exec, hostLabel } from "./host.ts";
 import { asList, asMap, findClause, managedKeys, mapSettings, mapUpdate, optional, OWNER_KEY, parseFinds, vsctl } from "./ovs/vsctl.ts";
-import { dynamicProvider, ownedElsewhere, ownerOf, PROVIDER_VERSION, TYPE_MODULE, type Identity } from "./resource.ts";
+import { dynamicProvider, ownedElsewhere } from "./resource.ts";
 import { externalIds, hostSpec, identity, ifName, stringMap } from "./schema.ts";
-
-export interface BridgeArgs {
-  /** Where the bridge lives. Changing it replaces the bridge. */
-  host: pulumi.Input<HostSpec>;
-  /** Bridge name (<= 15 bytes). Changing it replaces the bridge. OVS: Bridge.name. */
-  name: pulumi.Input<string>;
-  /** "system" (kernel) or "netdev" (userspace). Default "system"; the lab needs "netdev". Replaces. OVS: Bridge.datapath_type. */
-  datapathType?: pulumi.Input<"system" | "netdev">;
-  /** "standalone" or "secure" (no flows without a controller). Default: unset (OVS's standalone). In place. OVS: Bridge.fail_mode. */
-  failMode?: pulumi.Input<"standalone" | "secure">;
-  /** OpenFlow versions. Default OpenFlow10, 13 and 14 (meters need 1.3, bundles 1.4; both are kept). In place. OVS: Bridge.protocols. */
-  protocols?: pulumi.Input<pulumi.Input<string>[]>;
-  /** Keys of Bridge.other_config this resource manages. In place. */
-  otherConfig?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-  /** Keys of Bridge.external_ids this resource manages (besides its owner key). In place. */
-  externalIds?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-}
-
-export interface BridgeInputs extends Identity {
-  host: HostSpec;
-  name: string;
-  datapathType: "system" | "netdev";
-  failMode?: "standalone" | "secure";
-  protocols: string[];
-  otherConfig: Record<string, string>;
-  externalIds: Record<string, string>;
-}
-
-export type BridgeOutputs = BridgeInputs;
 
 const PROTOCOLS = ["OpenFlow10", "OpenFlow11", "OpenFlow12", "OpenFlow13", "OpenFlow14", "OpenFlow15"] as const;
 const REQUIRED_PROTOCOLS = ["OpenFlow13", "OpenFlow14"];
 
 export const bridgeSchema = z
   .object({
-    host: hostSpec,
-    name: ifName,
-    datapathType: z.enum(["system", "netdev"]).default("system"),
-    failMode: z.enum(["standalone", "secure"]).optional(),
+    host: hostSpec.describe("Where the bridge lives. Changing it replaces the bridge."),
+    name: ifName.describe("Bridge name (<= 15 bytes). Changing it replaces the bridge. OVS: Bridge.name."),
+    datapathType: z.enum(["system", "netdev"]).default("system").describe('"system" (kernel) or "netdev" (userspace). Default "system"; the lab needs "netdev". Replaces. OVS: Bridge.datapath_type.'),
+    failMode: z.enum(["standalone", "secure"]).optional().describe("\"standalone\" or \"secure\" (no flows without a controller). Default: unset (OVS's standalone). In place. OVS: Bridge.fail_mode."),
     protocols: z
       .array(z.enum(PROTOCOLS))
       .default(["OpenFlow10", "OpenFlow13", "OpenFlow14"])
-      .refine((p) => REQUIRED_PROTOCOLS.every((r) => p.includes(r as (typeof PROTOCOLS)[number])), "must include OpenFlow13 (meters) and OpenFlow14 (bundles)"),
-    otherConfig: stringMap.default({}),
-    externalIds: externalIds.default({}),
+      .refine((p) => REQUIRED_PROTOCOLS.every((r) => p.includes(r as (typeof PROTOCOLS)[number])), "must include OpenFlow13 (meters) and OpenFlow14 (bundles)")
+      .describe("OpenFlow versions. Default OpenFlow10, 13 and 14 (meters need 1.3, bundles 1.4; both are kept). In place. OVS: Bridge.protocols."),
+    otherConfig: stringMap.default({}).describe("Keys of Bridge.other_config this resource manages. In place."),
+    externalIds: externalIds.default({}).describe("Keys of Bridge.external_ids this resource manages (besides its owner key). In place."),
     ...identity,
   })
   .strict();
+
+export type BridgeInputs = z.output<typeof bridgeSchema>;
+type BridgeOutputs = BridgeInputs;
 
 const COLUMNS = ["name", "datapath_type", "fail_mode", "protocols", "other_config", "external_ids"];
 
@@ -93,7 +66,7 @@ async function readBridge(b: BridgeInputs): Promise<{ outs: BridgeOutputs; owner
       ...b,
       datapathType: (String(row.datapath_type) || "system") as BridgeInputs["datapathType"],
       failMode: optional<string>(row.fail_mode) as BridgeInputs["failMode"],
-      protocols: asList(row.protocols),
+      protocols: asList(row.protocols) as BridgeInputs["protocols"],
       otherConfig: managedKeys(asMap(row.other_config), b.otherConfig),
       externalIds: managedKeys(externalIds, b.externalIds),
     },
@@ -102,7 +75,7 @@ async function readBridge(b: BridgeInputs): Promise<{ outs: BridgeOutputs; owner
 
 export const bridgeProvider = dynamicProvider<BridgeInputs, BridgeOutputs>(
   {
-    schema: bridgeSchema as unknown as z.ZodType<BridgeInputs>,
+    schema: bridgeSchema,
     replaceOn: ["host", "name", "datapathType"],
     deleteBeforeReplace: true,
     idOf: (b) => b.name,
@@ -126,16 +99,4 @@ export const bridgeProvider = dynamicProvider<BridgeInputs, BridgeOutputs>(
       if ((await readBridge(props))?.owner === props.owner) await exec(props.host, deleteBridgeArgv(props.name));
     },
   },
-  ["host", "name", "datapathType", "failMode", "protocols", "otherConfig", "externalIds", "owner", "providerVersion"],
 );
-
-/** An Open vSwitch bridge. */
-export class Bridge extends pulumi.dynamic.Resource {
-  declare readonly name: pulumi.Output<string>;
-  declare readonly datapathType: pulumi.Output<string>;
-  declare readonly host: pulumi.Output<HostSpec>;
-
-  constructor(name: string, args: BridgeArgs, opts?: pulumi.CustomResourceOptions) {
-    super(lazyProvider("Bridge"), name, { ...args, owner: ownerOf("Bridge", name), providerVersion: PROVIDER_VERSION }, opts, TYPE_MODULE, "Bridge");
-  }
-}

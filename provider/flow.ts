@@ -1,68 +1,22 @@
 // FlowSet and Flow: OpenFlow flows owned by one resource, marked with its
 // cookie, applied in one atomic bundle. A Flow is a FlowSet of one.
 import { createHash } from "node:crypto";
-import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { exec, hostLabel, type HostSpec } from "./host.ts";
-import { lazyProvider } from "./loader.ts";
+import { exec, hostLabel } from "./host.ts";
 import {
   bundleArgv, cookieHex, DEFAULT_PRIORITY, isNoSuchBridge, dumpFlowsArgv, flowKey, flowModLine, flowText, ofctl, parseDumpFlows, parseFlowsArgv, parseParsedFlows,
-  type FlowMod, type FlowSpec, type InstalledFlow,
+  type FlowMod, type InstalledFlow,
 } from "./ovs/ofctl.ts";
 import { actionsProblems, matchProblems, metersUsed } from "./ovs/flow-syntax.ts";
-import { cookieFor, dynamicProvider, ownerOf, PROVIDER_VERSION, TYPE_MODULE, type Identity } from "./resource.ts";
+import { cookieFor, dynamicProvider } from "./resource.ts";
 import { hostSpec, identity, ifName } from "./schema.ts";
 
-export interface FlowArgs {
-  /** Where the bridge lives. Replaces. */
-  host: pulumi.Input<HostSpec>;
-  /** The bridge. Replaces. */
-  bridge: pulumi.Input<string>;
-  /** OpenFlow table, 0-254. Default 0. */
-  table?: pulumi.Input<number>;
-  /** Priority, 0-65535. Default 32768 (OVS's). */
-  priority?: pulumi.Input<number>;
-  /** The match, as ovs-ofctl writes it: "in_port=1,tun_id=1000,ip,nw_dst=198.51.100.1". Empty matches everything. */
-  match?: pulumi.Input<string>;
-  /** The actions, as ovs-ofctl writes them: "meter:7,set_tunnel:1000,output:1", "ct(commit,zone=2,table=12)". */
-  actions: pulumi.Input<string>;
-  /**
-   * The ids of the Meters the actions use (pass `meter.meterId`), one for
-   * each meter:N. Deleting a meter deletes its flows in OVS, so when a Meter
-   * is replaced its flows are deleted before and installed again after.
-   */
-  meters?: pulumi.Input<pulumi.Input<number>[]>;
-}
-
-export interface FlowSetArgs extends Omit<FlowArgs, "table" | "priority" | "match" | "actions"> {
-  /** The flows, applied together in one OpenFlow bundle: all or none. Changes apply in place, also atomically. */
-  flows: pulumi.Input<pulumi.Input<{ table?: number; priority?: number; match?: string; actions: string }>[]>;
-}
-
-export interface FlowSetInputs extends Identity {
-  host: HostSpec;
-  bridge: string;
-  flows: FlowSpec[];
-  meters: number[];
-}
-
-export interface FlowSetOutputs extends FlowSetInputs {
-  /** The OpenFlow cookie on every flow of this resource (decimal): cookieFor(owner), never an input. */
-  cookie: string;
-  /** sha256 of the flows as OVS printed them right after the last apply (canonical form). */
-  appliedDigest: string;
-  /** The same of what is installed now (refresh updates it): a difference is drift, repaired by the next up. */
-  installedDigest: string;
-  /** How many flows with this resource's cookie are installed now. */
-  installedCount: number;
-}
-
-const flowSpec = z
+export const flowSpecSchema = z
   .object({
-    table: z.number().int().min(0).max(254).default(0),
-    priority: z.number().int().min(0).max(65535).default(DEFAULT_PRIORITY),
-    match: z.string().max(4096).default(""),
-    actions: z.string().min(1, "must not be empty (use drop to drop)").max(8192),
+    table: z.number().int().min(0).max(254).default(0).describe("OpenFlow table, 0-254. Default 0."),
+    priority: z.number().int().min(0).max(65535).default(DEFAULT_PRIORITY).describe("Priority, 0-65535. Default 32768 (OVS's)."),
+    match: z.string().max(4096).default("").describe('The match, as ovs-ofctl writes it: "in_port=1,tun_id=1000,ip,nw_dst=198.51.100.1". Empty matches everything.'),
+    actions: z.string().min(1, "must not be empty (use drop to drop)").max(8192).describe('The actions, as ovs-ofctl writes them: "meter:7,set_tunnel:1000,output:1", "ct(commit,zone=2,table=12)".'),
   })
   .strict()
   .superRefine((f, ctx) => {
@@ -72,10 +26,15 @@ const flowSpec = z
 
 export const flowSetSchema = z
   .object({
-    host: hostSpec,
-    bridge: ifName,
-    flows: z.array(flowSpec).min(1, "must hold at least one flow"),
-    meters: z.array(z.number().int().min(1).max(0xffff0000)).default([]),
+    host: hostSpec.describe("Where the bridge lives. Replaces."),
+    bridge: ifName.describe("The bridge. Replaces."),
+    flows: z.array(flowSpecSchema).min(1, "must hold at least one flow").describe("The flows, applied together in one OpenFlow bundle: all or none. Changes apply in place, also atomically."),
+    meters: z
+      .array(z.number().int().min(1).max(0xffff0000))
+      .default([])
+      .describe(
+        "The ids of the Meters the actions use (pass `meter.meterId`), one for each meter:N. Deleting a meter deletes its flows in OVS, so when a Meter is replaced its flows are deleted before and installed again after.",
+      ),
     ...identity,
   })
   .strict()
@@ -92,6 +51,19 @@ export const flowSetSchema = z
       }
     });
   });
+
+export type FlowSetInputs = z.output<typeof flowSetSchema>;
+
+export interface FlowSetOutputs extends FlowSetInputs {
+  /** The OpenFlow cookie on every flow of this resource (decimal): cookieFor(owner), never an input. */
+  cookie: string;
+  /** sha256 of the flows as OVS printed them right after the last apply (canonical form). */
+  appliedDigest: string;
+  /** The same of what is installed now (refresh updates it): a difference is drift, repaired by the next up. */
+  installedDigest: string;
+  /** How many flows with this resource's cookie are installed now. */
+  installedCount: number;
+}
 
 export function digest(flows: InstalledFlow[]): string {
   return createHash("sha256").update(flows.map(flowText).sort().join("\n")).digest("hex");
@@ -148,7 +120,7 @@ async function converge(s: FlowSetInputs): Promise<FlowSetOutputs> {
 
 export const flowSetProvider = dynamicProvider<FlowSetInputs, FlowSetOutputs>(
   {
-    schema: flowSetSchema as unknown as z.ZodType<FlowSetInputs>,
+    schema: flowSetSchema,
     // A replaced Meter shows up here as unknown meters: replace, so the flows
     // go before the meter is deleted and come back after it is made.
     replaceOn: ["host", "bridge", "meters"],
@@ -174,30 +146,4 @@ export const flowSetProvider = dynamicProvider<FlowSetInputs, FlowSetOutputs>(
     },
     drift: (olds) => (olds.installedDigest !== olds.appliedDigest ? ["installedDigest"] : []),
   },
-  ["host", "bridge", "flows", "meters", "owner", "providerVersion"],
 );
-
-const OUTPUTS = { cookie: undefined, appliedDigest: undefined, installedDigest: undefined, installedCount: undefined };
-
-/** Flows applied together, atomically, owned by this resource. */
-export class FlowSet extends pulumi.dynamic.Resource {
-  declare readonly installedCount: pulumi.Output<number>;
-  declare readonly installedDigest: pulumi.Output<string>;
-  declare readonly cookie: pulumi.Output<string>;
-
-  constructor(name: string, args: FlowSetArgs, opts?: pulumi.CustomResourceOptions) {
-    super(lazyProvider("FlowSet"), name, { ...args, ...OUTPUTS, owner: ownerOf("FlowSet", name), providerVersion: PROVIDER_VERSION }, opts, TYPE_MODULE, "FlowSet");
-  }
-}
-
-/** One OpenFlow flow, owned by this resource. */
-export class Flow extends pulumi.dynamic.Resource {
-  declare readonly installedCount: pulumi.Output<number>;
-  declare readonly cookie: pulumi.Output<string>;
-
-  constructor(name: string, args: FlowArgs, opts?: pulumi.CustomResourceOptions) {
-    const { table, priority, match, actions, ...rest } = args;
-    const flows = pulumi.all([table, priority, match, actions]).apply(([t, p, m, a]) => [{ table: t, priority: p, match: m, actions: a }]);
-    super(lazyProvider("FlowSet"), name, { ...rest, flows, ...OUTPUTS, owner: ownerOf("Flow", name), providerVersion: PROVIDER_VERSION }, opts, TYPE_MODULE, "Flow");
-  }
-}

@@ -1,11 +1,13 @@
 // The transport: where a command runs, and running it as an argument vector.
 // A HostSpec is plain data so resources can carry it into a serialised
 // dynamic provider and resolve it inside each call.
-import { spawn } from "node:child_process";
+import { AsyncLocalStorage } from "node:async_hooks";
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { lstatSync, mkdirSync, readlinkSync, realpathSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
+import { classify, type ErrorKind } from "./errors.ts";
 
 /** How to reach a machine. */
 export type HostSpec =
@@ -44,24 +46,38 @@ export interface ExecResult {
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
-/** A command that could not be run, exited non-zero or timed out. */
+/**
+ * A command that could not be run, exited non-zero or timed out. Its message
+ * has the command as a shell line to run again by hand; `kind` says what the
+ * failure means (classify), `cause` what stopped a command that never exited.
+ */
 export class CommandError extends Error {
   readonly host: string;
   readonly argv: readonly string[];
   readonly exitCode: number | null;
   readonly stdout: string;
   readonly stderr: string;
+  readonly kind: ErrorKind;
 
-  constructor(host: string, argv: readonly string[], exitCode: number | null, stdout: string, stderr: string, why: string) {
-    const detail = stderr.trim() ? `: ${stderr.trim()}` : "";
-    super(`on ${host}: \`${argv.join(" ")}\` ${why}${detail}`);
+  constructor(host: string, argv: readonly string[], exitCode: number | null, stdout: string, stderr: string, why: string, options: { cause?: unknown } = {}) {
+    const said = stderr.replace(/\r\n/g, "\n").trim();
+    super(`on ${host}: \`${shellQuote(argv)}\` ${why}${said ? `: ${said}` : ""}`, options);
     this.name = "CommandError";
     this.host = host;
     this.argv = argv;
     this.exitCode = exitCode;
     this.stdout = stdout;
     this.stderr = stderr;
+    this.kind = classify(argv, exitCode, stderr, options.cause);
   }
+}
+
+/** For `.catch`: undefined when a command failed in one of these ways (a delete finding nothing, say); any other error is thrown on. */
+export function ignoring(...kinds: ErrorKind[]): (err: unknown) => undefined {
+  return (err) => {
+    if (err instanceof CommandError && kinds.includes(err.kind)) return undefined;
+    throw err;
+  };
 }
 
 /** A short name for the host, for messages. */
@@ -225,25 +241,51 @@ export function shellQuote(argv: readonly string[]): string {
  */
 const PIPE_GRACE_MS = 1000;
 
+/** Runs a command on a host: `transport` below, or what a test puts in its place (withExecutor). */
+export type Executor = (host: HostSpec, argv: readonly string[], options: ExecOptions) => Promise<ExecResult>;
+
+const executors = new AsyncLocalStorage<Executor>();
+
+/**
+ * Runs `fn` with `executor` in place of the real transport for every command
+ * started in its async scope, and in nobody else's: concurrent tests and
+ * the real hosts are untouched (test/support/recording-host.ts).
+ */
+export function withExecutor<T>(executor: Executor, fn: () => Promise<T>): Promise<T> {
+  return executors.run(executor, fn);
+}
+
+/** Runs `argv` on `host` (see transport); every layer above calls this. */
+export function exec(host: HostSpec, argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+  return (executors.getStore() ?? transport)(host, argv, options);
+}
+
 /**
  * Runs `argv` on `host`; resolves with its output, rejects with a
  * CommandError. It settles when the command has exited and its output pipes
  * have closed, or have been quiet PIPE_GRACE_MS since it exited (what it left
  * holding them is then killed), and at the latest at the timeout.
  */
-export function exec(host: HostSpec, argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+export function transport(host: HostSpec, argv: readonly string[], options: ExecOptions): Promise<ExecResult> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const label = hostLabel(host);
   let command: ReturnType<typeof commandFor>;
   try {
     command = commandFor(host, argv, timeoutMs);
   } catch (err) {
-    return Promise.reject(new CommandError(label, argv, null, "", "", `could not start (${(err as Error).message})`));
+    return Promise.reject(new CommandError(label, argv, null, "", "", `could not start (${(err as Error).message})`, { cause: err }));
   }
   return new Promise((resolve, reject) => {
     const { argv: full, env } = command;
-    // Its own process group (detached), so that a kill reaches everything it started.
-    const child = spawn(full[0], full.slice(1), { env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"], detached: true });
+    let child: ChildProcessWithoutNullStreams;
+    try {
+      // Its own process group (detached), so that a kill reaches everything it started; stdio is all pipes (the default).
+      child = spawn(full[0], full.slice(1), { env: { ...process.env, ...env }, detached: true });
+    } catch (err) {
+      // spawn validates its arguments first: a NUL byte, which no argv can carry, is a TypeError.
+      reject(new CommandError(label, argv, null, "", "", `was not run (${(err as Error).message})`, { cause: err }));
+      return;
+    }
     let stdout = "";
     let stderr = "";
     let settled = false;
@@ -257,12 +299,13 @@ export function exec(host: HostSpec, argv: readonly string[], options: ExecOptio
     const killGroup = () => {
       try {
         if (child.pid) process.kill(-child.pid, "SIGKILL");
-      } catch {
-        // nothing of it left
+      } catch (err) {
+        // ESRCH: nothing of it left; EPERM: all that is left runs as another user (a setuid program), not ours to kill.
+        if (!["ESRCH", "EPERM"].includes((err as NodeJS.ErrnoException).code ?? "")) throw err;
       }
     };
     /** Settles once, without waiting for pipes: `why` undefined is success. */
-    const settle = (why: string | undefined, code: number | null) => {
+    const settle = (why: string | undefined, code: number | null, cause?: unknown) => {
       if (settled) return;
       settled = true;
       clearTimeout(deadline);
@@ -270,12 +313,13 @@ export function exec(host: HostSpec, argv: readonly string[], options: ExecOptio
       child.stdout.destroy();
       child.stderr.destroy();
       if (why === undefined) resolve({ stdout, stderr });
-      else reject(new CommandError(label, argv, code, stdout, stderr, why));
+      else reject(new CommandError(label, argv, code, stdout, stderr, why, { cause }));
     };
     const outcome = (code: number | null, signal: NodeJS.Signals | null) => (code === 0 ? undefined : code === null ? `was killed by ${signal}` : `exited ${code}`);
     const deadline = setTimeout(() => {
       killGroup();
-      settle(`timed out after ${timeoutMs} ms`, null);
+      const why = `timed out after ${timeoutMs} ms`;
+      settle(why, null, new DOMException(why, "TimeoutError"));
     }, timeoutMs);
     child.stdout.setEncoding("utf8").on("data", (d: string) => {
       stdout += d;
@@ -285,7 +329,7 @@ export function exec(host: HostSpec, argv: readonly string[], options: ExecOptio
       stderr += d;
       heard();
     });
-    child.on("error", (err) => settle(`could not start (${err.message})`, null));
+    child.on("error", (err) => settle(`could not start (${err.message})`, null, err));
     child.on("exit", (code, signal) => {
       if (settled) return;
       grace = setTimeout(() => {
@@ -303,4 +347,26 @@ export function exec(host: HostSpec, argv: readonly string[], options: ExecOptio
     child.stdin.on("error", () => {});
     child.stdin.end(options.stdin ?? "");
   });
+}
+
+/**
+ * Polls `done` with a bounded backoff (10 ms, doubling up to 200 ms) until it
+ * holds or `timeoutMs` has passed; resolves whether it held. State shows up
+ * after the command that changes it returns (a driver binding, a daemon's
+ * pidfile, a guest's console): wait for it this way, never by a fixed sleep.
+ */
+export async function waitFor(done: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
+    if (await done()) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, delay));
+  }
+}
+
+/** `fn`'s result and the seconds it took, on the monotonic clock. */
+export async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const started = performance.now();
+  const value = await fn();
+  return [value, (performance.now() - started) / 1000];
 }

@@ -4,7 +4,7 @@
 // Namespace commands run on the machine with `ip -n`, never inside a lab
 // host's namespace: `ip netns exec` gives its command a private mount
 // namespace, so an `ip netns add` run in there would vanish with it.
-import { CommandError, exec, onMachine, type ExecOptions, type HostSpec } from "./host.ts";
+import { CommandError, exec, ignoring, onMachine, type ExecOptions, type HostSpec } from "./host.ts";
 
 export interface IpLink {
   ifname: string;
@@ -34,24 +34,31 @@ export async function netnsNames(host: HostSpec): Promise<string[]> {
 }
 
 /**
- * Makes namespace `name` with its loopback up and `mark` as the loopback's
- * altname: a namespace has no other place for an owner's mark, and the mark
- * goes when the namespace does. All or nothing: a namespace that cannot be
- * marked is deleted again.
+ * Makes namespace `name` with its loopback up and `mark` (when given) as the
+ * loopback's altname: a namespace has no other place for an owner's mark, and
+ * the mark goes when the namespace does. All or nothing: a namespace that
+ * cannot be set up is deleted again.
  */
-export async function addNetns(host: HostSpec, name: string, mark: string): Promise<void> {
+export async function addNetns(host: HostSpec, name: string, mark?: string): Promise<void> {
   await exec(onMachine(host), ["ip", "netns", "add", name]);
   try {
-    await ipBatch(host, name, ["link set dev lo up", `link property add dev lo altname ${mark}`]);
+    await ipBatch(host, name, ["link set dev lo up", ...(mark ? [`link property add dev lo altname ${mark}`] : [])]);
   } catch (err) {
     await deleteNetns(host, name);
     throw err;
   }
 }
 
-/** A namespace being made or deleted right now, or a stale name under /run/netns, cannot be entered. */
-function cannotEnter(err: unknown): boolean {
-  return err instanceof CommandError && /setting the network namespace .* failed|Cannot open network namespace/.test(err.stderr);
+/**
+ * Whether `err`, from a command in a namespace the host listed, means that
+ * namespace cannot be entered (being made or deleted right now, or a stale
+ * name under /run/netns) rather than that the machine cannot be reached: over
+ * SSH both are "unreachable", so the machine is asked again.
+ */
+async function cannotEnter(host: HostSpec, err: unknown): Promise<boolean> {
+  if (!(err instanceof CommandError && err.kind === "unreachable")) return false;
+  await netnsNames(host); // throws when it is the machine
+  return true;
 }
 
 /**
@@ -64,7 +71,7 @@ export async function netnsMarks(host: HostSpec, name: string): Promise<string[]
   try {
     return (await linkIn(host, name, "lo"))?.altnames ?? [];
   } catch (err) {
-    if (cannotEnter(err)) return [];
+    if (await cannotEnter(host, err)) return [];
     throw err;
   }
 }
@@ -75,14 +82,9 @@ export async function deleteNetns(host: HostSpec, name: string): Promise<void> {
 
 /** A link by name (or altname) in a namespace (undefined: the host's own), or undefined when it is not there. */
 export async function linkIn(host: HostSpec, netns: string | undefined, name: string): Promise<IpLink | undefined> {
-  try {
-    const { stdout } = await ipExec(host, netns, ["-j", "link", "show", "dev", name]);
-    return (JSON.parse(stdout) as IpLink[])[0];
-  } catch (err) {
-    // "Device does not exist" (exit 1); a missing namespace or host (exit 255) is not an answer.
-    if (err instanceof CommandError && err.exitCode === 1) return undefined;
-    throw err;
-  }
+  // A missing namespace or host ("unreachable") is not an answer.
+  const shown = await ipExec(host, netns, ["-j", "link", "show", "dev", name]).catch(ignoring("not-found"));
+  return shown && (JSON.parse(shown.stdout) as IpLink[])[0];
 }
 
 /** `ip -j` output of a command in a namespace, parsed. */
@@ -107,7 +109,7 @@ export async function whereIs(host: HostSpec, altname: string): Promise<string |
       if (await linkIn(host, netns, altname)) return netns;
     } catch (err) {
       // One that cannot be entered holds nothing of ours.
-      if (!cannotEnter(err)) throw err;
+      if (!(await cannotEnter(host, err))) throw err;
     }
   }
   return undefined;

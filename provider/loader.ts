@@ -6,7 +6,7 @@
 // links to provider/), and code changes reach stacks made by older versions.
 import type * as pulumi from "@pulumi/pulumi";
 
-export type Kind = "StackInstance" | "Bridge" | "Port" | "Meter" | "FlowSet" | "VfBinding" | "Netns" | "NetnsLink" | "Veth";
+export type Kind = "StackInstance" | "OvsConfig" | "Bridge" | "Port" | "Meter" | "FlowSet" | "VfBinding" | "Netns" | "NetnsLink" | "Veth";
 
 export function lazyProvider(kind: Kind): pulumi.dynamic.ResourceProvider {
   const runtime = "@ovs-offload-lab/provider/runtime";

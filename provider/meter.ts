@@ -7,65 +7,42 @@
 // back; mod-meter keeps them. So bands, unit and flags change in place, and a
 // new id or bridge replaces the meter — delete before create, with the flows
 // that list it in `meters` replaced around it (see flow.ts).
-import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { exec, hostLabel, type HostSpec } from "./host.ts";
-import { lazyProvider } from "./loader.ts";
-import { delMeterArgv, dumpMeterArgv, isNoSuchBridge, meterArgv, parseDumpMeter, type MeterBand, type MeterSpec } from "./ovs/ofctl.ts";
+import { exec, hostLabel } from "./host.ts";
+import { delMeterArgv, dumpMeterArgv, isNoSuchBridge, meterArgv, parseDumpMeter, type MeterSpec } from "./ovs/ofctl.ts";
 import { asMap, findClause, parseFinds, vsctl } from "./ovs/vsctl.ts";
-import { dynamicProvider, ownedElsewhere, ownerOf, PROVIDER_VERSION, TYPE_MODULE, type Identity } from "./resource.ts";
+import { dynamicProvider, ownedElsewhere } from "./resource.ts";
 import { hostSpec, identity, ifName } from "./schema.ts";
-
-export interface MeterArgs {
-  /** Where the bridge lives. Replaces. */
-  host: pulumi.Input<HostSpec>;
-  /** The bridge (it must allow OpenFlow13). Replaces. */
-  bridge: pulumi.Input<string>;
-  /** Meter id, 1 to 4294901760. Replaces (delete first: the id is fixed). */
-  meterId: pulumi.Input<number>;
-  /** Rates in kilobits or packets per second. Default "kbps". In place (mod-meter). */
-  unit?: pulumi.Input<"kbps" | "pktps">;
-  /** Whether bands have a burst size. Default true when any band sets burstSize. In place. */
-  burst?: pulumi.Input<boolean>;
-  /** Collect statistics. Default false. In place. */
-  stats?: pulumi.Input<boolean>;
-  /** At least one band: drop (or dscp_remark with precLevel) above rate, with an optional burstSize. In place. */
-  bands: pulumi.Input<pulumi.Input<MeterBand>[]>;
-}
-
-export interface MeterInputs extends Identity, MeterSpec {
-  host: HostSpec;
-  bridge: string;
-}
-
-export type MeterOutputs = MeterInputs;
 
 /** Band rates and burst sizes are 32-bit fields of the OpenFlow meter band. */
 const UINT32_MAX = 0xffffffff;
 
 const band = z
   .object({
-    type: z.enum(["drop", "dscp_remark"]),
-    rate: z.number().int().min(1).max(UINT32_MAX),
-    burstSize: z.number().int().min(1).max(UINT32_MAX).optional(),
-    precLevel: z.number().int().min(1).max(63).optional(),
+    type: z.enum(["drop", "dscp_remark"]).describe("drop, or dscp_remark (with precLevel) above the rate."),
+    rate: z.number().int().min(1).max(UINT32_MAX).describe("In the meter's unit, 1 to 4294967295."),
+    burstSize: z.number().int().min(1).max(UINT32_MAX).optional().describe("In the meter's unit, 1 to 4294967295."),
+    precLevel: z.number().int().min(1).max(63).optional().describe("How much a dscp_remark band raises the drop precedence."),
   })
   .strict()
   .refine((b) => (b.type === "dscp_remark") === (b.precLevel !== undefined), { message: "precLevel goes with dscp_remark bands, and only with them", path: ["precLevel"] });
 
 export const meterSchema = z
   .object({
-    host: hostSpec,
-    bridge: ifName,
-    meterId: z.number().int().min(1).max(0xffff0000),
-    unit: z.enum(["kbps", "pktps"]).default("kbps"),
-    burst: z.boolean().optional(),
-    stats: z.boolean().default(false),
-    bands: z.array(band).min(1, "needs at least one band"),
+    host: hostSpec.describe("Where the bridge lives. Replaces."),
+    bridge: ifName.describe("The bridge (it must allow OpenFlow13). Replaces."),
+    meterId: z.number().int().min(1).max(0xffff0000).describe("Meter id, 1 to 4294901760. Replaces (delete first: the id is fixed)."),
+    unit: z.enum(["kbps", "pktps"]).default("kbps").describe('Rates in kilobits or packets per second. Default "kbps". In place (mod-meter).'),
+    burst: z.boolean().optional().describe("Whether bands have a burst size. Default true when any band sets burstSize. In place."),
+    stats: z.boolean().default(false).describe("Collect statistics. Default false. In place."),
+    bands: z.array(band).min(1, "needs at least one band").describe("At least one band: drop (or dscp_remark with precLevel) above rate, with an optional burstSize. In place."),
     ...identity,
   })
   .strict()
   .transform((m) => ({ ...m, burst: m.burst ?? m.bands.some((b) => b.burstSize !== undefined) }));
+
+export type MeterInputs = z.output<typeof meterSchema>;
+type MeterOutputs = MeterInputs;
 
 const ownerKey = (meterId: number) => `ovs-offload-lab.meter.${meterId}`;
 
@@ -80,7 +57,7 @@ async function dump(m: MeterInputs): Promise<MeterSpec | undefined> {
 
 export const meterProvider = dynamicProvider<MeterInputs, MeterOutputs>(
   {
-    schema: meterSchema as unknown as z.ZodType<MeterInputs>,
+    schema: meterSchema,
     replaceOn: ["host", "bridge", "meterId"],
     deleteBeforeReplace: true,
     idOf: (m) => `${m.bridge}/meter=${m.meterId}`,
@@ -119,15 +96,4 @@ export const meterProvider = dynamicProvider<MeterInputs, MeterOutputs>(
       await exec(props.host, vsctl([["--if-exists", "remove", "Bridge", props.bridge, "external_ids", `${ownerKey(props.meterId)}=${props.owner}`]]));
     },
   },
-  ["host", "bridge", "meterId", "unit", "burst", "stats", "bands", "owner", "providerVersion"],
 );
-
-/** An OpenFlow meter. */
-export class Meter extends pulumi.dynamic.Resource {
-  /** The meter id, for the `meters` input of the flows that use it. */
-  declare readonly meterId: pulumi.Output<number>;
-
-  constructor(name: string, args: MeterArgs, opts?: pulumi.CustomResourceOptions) {
-    super(lazyProvider("Meter"), name, { ...args, owner: ownerOf("Meter", name), providerVersion: PROVIDER_VERSION }, opts, TYPE_MODULE, "Meter");
-  }
-}

@@ -1,73 +1,36 @@
 // NetnsLink: a link (veth end, OVS internal port, VF netdev) moved into a
 // network namespace and configured there: MAC, MTU, addresses, routes, static
 // neighbours, up. On delete it goes back to the host's own namespace.
-import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { hostLabel, type HostSpec } from "./host.ts";
+import { hostLabel } from "./host.ts";
 import { hostNetns, ipBatch, ipExec, ipJson, linkIn, netnsNames } from "./ip.ts";
-import { lazyProvider } from "./loader.ts";
-import { dynamicProvider, ownerOf, PROVIDER_VERSION, TYPE_MODULE, type Identity } from "./resource.ts";
+import { dynamicProvider } from "./resource.ts";
 import { cidr, hostSpec, identity, ifName, ipAddress, mac, netnsName } from "./schema.ts";
 
-export interface Route {
-  /** Destination prefix, e.g. "203.0.113.0/24", or "default". */
-  to: string;
-  /** Next hop; omit for a route straight out of the link. */
-  via?: string;
-}
-
-export interface Neighbour {
-  ip: string;
-  mac: string;
-}
-
-export interface NetnsLinkArgs {
-  /** The machine. Replaces. */
-  host: pulumi.Input<HostSpec>;
-  /** The link's name in the host's own namespace, e.g. "internal1" or "netvf1". Replaces. */
-  link: pulumi.Input<string>;
-  /** The namespace to move it into (a Netns's name). Replaces. */
-  netns: pulumi.Input<string>;
-  /** MAC address. Default: leave as is. In place. */
-  mac?: pulumi.Input<string>;
-  /** MTU, e.g. 1450 behind a GRE tunnel. Default: leave as is. In place. */
-  mtu?: pulumi.Input<number>;
-  /** Addresses with prefix, e.g. ["198.51.100.1/24"]. In place. */
-  addresses?: pulumi.Input<pulumi.Input<string>[]>;
-  /** Routes through the link. In place. */
-  routes?: pulumi.Input<pulumi.Input<Route>[]>;
-  /** Static (permanent) neighbour entries, e.g. the gateway's fake MAC fa:ff:ff:ff:ff:ff. In place. */
-  neighbours?: pulumi.Input<pulumi.Input<Neighbour>[]>;
-  /** Whether the link is up. Default true. In place. */
-  up?: pulumi.Input<boolean>;
-}
-
-export interface NetnsLinkInputs extends Identity {
-  host: HostSpec;
-  link: string;
-  netns: string;
-  mac?: string;
-  mtu?: number;
-  addresses: string[];
-  routes: Route[];
-  neighbours: Neighbour[];
-  up: boolean;
-}
+const route = z
+  .object({
+    to: z.union([cidr, z.literal("default")]).describe('Destination prefix, e.g. "203.0.113.0/24", or "default".'),
+    via: ipAddress.optional().describe("Next hop; omit for a route straight out of the link."),
+  })
+  .strict();
 
 export const netnsLinkSchema = z
   .object({
-    host: hostSpec,
-    link: ifName,
-    netns: netnsName,
-    mac: mac.optional(),
-    mtu: z.number().int().min(68).max(65535).optional(),
-    addresses: z.array(cidr).default([]),
-    routes: z.array(z.object({ to: z.union([cidr, z.literal("default")]), via: ipAddress.optional() }).strict()).default([]),
-    neighbours: z.array(z.object({ ip: ipAddress, mac }).strict()).default([]),
-    up: z.boolean().default(true),
+    host: hostSpec.describe("The machine. Replaces."),
+    link: ifName.describe("The link's name in the host's own namespace, e.g. \"internal1\" or \"netvf1\". Replaces."),
+    netns: netnsName.describe("The namespace to move it into (a Netns's name). Replaces."),
+    mac: mac.optional().describe("MAC address. Default: leave as is. In place."),
+    mtu: z.number().int().min(68).max(65535).optional().describe("MTU, e.g. 1450 behind a GRE tunnel. Default: leave as is. In place."),
+    addresses: z.array(cidr).default([]).describe('Addresses with prefix, e.g. ["198.51.100.1/24"]. In place.'),
+    routes: z.array(route).default([]).describe("Routes through the link. In place."),
+    neighbours: z.array(z.object({ ip: ipAddress, mac }).strict()).default([]).describe("Static (permanent) neighbour entries, e.g. the gateway's fake MAC fa:ff:ff:ff:ff:ff. In place."),
+    up: z.boolean().default(true).describe("Whether the link is up. Default true. In place."),
     ...identity,
   })
   .strict();
+
+export type NetnsLinkInputs = z.output<typeof netnsLinkSchema>;
+type Route = z.output<typeof route>;
 
 const routeLine = (verb: string, link: string, r: Route) => `route ${verb} ${r.to}${r.via ? ` via ${r.via}` : ""} dev ${link}`;
 const sameRoute = (a: Route, b: Route) => a.to === b.to && a.via === b.via;
@@ -120,7 +83,7 @@ async function readLink(n: NetnsLinkInputs): Promise<NetnsLinkInputs | undefined
 
 export const netnsLinkProvider = dynamicProvider<NetnsLinkInputs, NetnsLinkInputs>(
   {
-    schema: netnsLinkSchema as unknown as z.ZodType<NetnsLinkInputs>,
+    schema: netnsLinkSchema,
     replaceOn: ["host", "link", "netns"],
     deleteBeforeReplace: true,
     idOf: (n) => `${n.netns}/${n.link}`,
@@ -147,12 +110,4 @@ export const netnsLinkProvider = dynamicProvider<NetnsLinkInputs, NetnsLinkInput
       if (await readLink(props)) await ipExec(props.host, props.netns, ["link", "set", "dev", props.link, "netns", hostNetns(props.host)]);
     },
   },
-  ["host", "link", "netns", "mac", "mtu", "addresses", "routes", "neighbours", "up", "owner", "providerVersion"],
 );
-
-/** A link moved into a namespace and configured there; moved back on delete. */
-export class NetnsLink extends pulumi.dynamic.Resource {
-  constructor(name: string, args: NetnsLinkArgs, opts?: pulumi.CustomResourceOptions) {
-    super(lazyProvider("NetnsLink"), name, { ...args, owner: ownerOf("NetnsLink", name), providerVersion: PROVIDER_VERSION }, opts, TYPE_MODULE, "NetnsLink");
-  }
-}

@@ -1,27 +1,21 @@
 // Netns: a network namespace (`ip netns add`), marked as its owner's by an
 // altname on its loopback (see addNetns).
 import { createHash } from "node:crypto";
-import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { hostLabel, type HostSpec } from "./host.ts";
+import { hostLabel } from "./host.ts";
 import { addNetns, deleteNetns, ipBatch, netnsMarks } from "./ip.ts";
-import { lazyProvider } from "./loader.ts";
-import { dynamicProvider, madeBefore, MARKED_SINCE, ownerOf, PROVIDER_VERSION, TYPE_MODULE, type Identity } from "./resource.ts";
+import { dynamicProvider, madeBefore, MARKED_SINCE } from "./resource.ts";
 import { hostSpec, identity, netnsName } from "./schema.ts";
 
-export interface NetnsArgs {
-  /** The machine. Replaces. */
-  host: pulumi.Input<HostSpec>;
-  /** Namespace name, e.g. "ns1". Replaces. */
-  name: pulumi.Input<string>;
-}
+export const netnsSchema = z
+  .object({
+    host: hostSpec.describe("The machine. Replaces."),
+    name: netnsName.describe('Namespace name, e.g. "ns1". Replaces.'),
+    ...identity,
+  })
+  .strict();
 
-export interface NetnsInputs extends Identity {
-  host: HostSpec;
-  name: string;
-}
-
-export const netnsSchema = z.object({ host: hostSpec, name: netnsName, ...identity }).strict();
+export type NetnsInputs = z.output<typeof netnsSchema>;
 
 const MARK_PREFIX = "ool-ns-";
 
@@ -72,14 +66,4 @@ export const netnsProvider = dynamicProvider<NetnsInputs, NetnsInputs>(
       if (ours(props, await netnsMarks(props.host, props.name))) await deleteNetns(props.host, props.name);
     },
   },
-  ["host", "name", "owner", "providerVersion"],
 );
-
-/** A network namespace. Links moved into it (NetnsLink) depend on it and go back first. */
-export class Netns extends pulumi.dynamic.Resource {
-  declare readonly name: pulumi.Output<string>;
-
-  constructor(name: string, args: NetnsArgs, opts?: pulumi.CustomResourceOptions) {
-    super(lazyProvider("Netns"), name, { ...args, owner: ownerOf("Netns", name), providerVersion: PROVIDER_VERSION }, opts, TYPE_MODULE, "Netns");
-  }
-}

@@ -3,7 +3,7 @@
 // the override. Files are read and written on the host (readlink, ls, tee), so
 // the same code works on a real /sys, over SSH, and on the lab's emulated tree.
 import { posix } from "node:path";
-import { CommandError, exec, hostLabel, type HostSpec } from "./host.ts";
+import { exec, hostLabel, ignoring, waitFor, type HostSpec } from "./host.ts";
 
 export interface PciDevice {
   host: HostSpec;
@@ -16,14 +16,9 @@ export interface PciDevice {
 const bus = (d: PciDevice) => posix.join(d.sysfsRoot, "bus", "pci");
 const deviceDir = (d: PciDevice) => posix.join(bus(d), "devices", d.pciAddress);
 
-/** A command's "no such file" answer (exit 1 or 2, host reached) as undefined; anything else throws. */
+/** A command's output, or undefined when it answered that the file is not there; anything else throws. */
 async function unlessMissing(host: HostSpec, argv: string[]): Promise<string | undefined> {
-  try {
-    return (await exec(host, argv)).stdout.trim();
-  } catch (err) {
-    if (err instanceof CommandError && (err.exitCode === 1 || err.exitCode === 2) && !/Cannot open network namespace/.test(err.stderr)) return undefined;
-    throw err;
-  }
+  return (await exec(host, argv).catch(ignoring("not-found")))?.stdout.trim();
 }
 
 export async function deviceExists(d: PciDevice): Promise<boolean> {
@@ -48,13 +43,8 @@ async function write(d: PciDevice, path: string, value: string): Promise<void> {
 }
 
 /** Polls the driver link; drivers (and the lab's emulation) bind just after the write returns. */
-async function driverBecomes(d: PciDevice, driver: string | undefined, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (let delay = 20; ; delay = Math.min(delay * 2, 500)) {
-    if ((await currentDriver(d)) === driver) return true;
-    if (Date.now() >= deadline) return false;
-    await new Promise((r) => setTimeout(r, delay));
-  }
+function driverBecomes(d: PciDevice, driver: string | undefined, timeoutMs: number): Promise<boolean> {
+  return waitFor(async () => (await currentDriver(d)) === driver, timeoutMs);
 }
 
 /** Binds the device to `driver` (undefined: no driver), from whatever it is bound to now. */

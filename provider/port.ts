@@ -1,63 +1,33 @@
 // Port: an OVS port and its interface (`ovs-vsctl add-port … -- set Interface …`).
-import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { exec, hostLabel, type HostSpec } from "./host.ts";
-import { lazyProvider } from "./loader.ts";
+import { exec, hostLabel } from "./host.ts";
 import { asMap, findClause, managedKeys, mapSettings, mapUpdate, optional, OWNER_KEY, parseFinds, vsctl, type Clause } from "./ovs/vsctl.ts";
-import { dynamicProvider, ownedElsewhere, ownerOf, PROVIDER_VERSION, TYPE_MODULE, type Identity } from "./resource.ts";
+import { dynamicProvider, ownedElsewhere } from "./resource.ts";
 import { externalIds, hostSpec, identity, ifName, stringMap } from "./schema.ts";
 
 export const PORT_TYPES = ["internal", "gre", "vxlan", "geneve", "system", "tap", "dpdk", "dpdkvhostuser", "dpdkvhostuserclient"] as const;
 export type PortType = (typeof PORT_TYPES)[number];
 
-export interface PortArgs {
-  /** Where the bridge lives. Replaces. */
-  host: pulumi.Input<HostSpec>;
-  /** The bridge the port is on. Replaces. */
-  bridge: pulumi.Input<string>;
-  /** Port and interface name (<= 15 bytes), e.g. "gre", "internal1", the representor "sdn_v0.0", "vnet1". Replaces. */
-  name: pulumi.Input<string>;
-  /** Interface type; "system" is an existing netdev (a VF representor, a tap made elsewhere). Default "system". Replaces. OVS: Interface.type. */
-  type?: pulumi.Input<PortType>;
-  /** Interface options, e.g. {remote_ip: "flow", key: "flow"} for a GRE port. In place. OVS: Interface.options. */
-  options?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-  /** The OpenFlow port number asked for (1-65279), e.g. 7. In place. OVS: Interface.ofport_request. */
-  ofportRequest?: pulumi.Input<number>;
-  /** MTU asked for (68-65535). In place. OVS: Interface.mtu_request. */
-  mtuRequest?: pulumi.Input<number>;
-  /** Keys of Interface.external_ids this resource manages, e.g. {virtio_relay: "1"}. In place. */
-  externalIds?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-}
+export const portSchema = z
+  .object({
+    host: hostSpec.describe("Where the bridge lives. Replaces."),
+    bridge: ifName.describe("The bridge the port is on. Replaces."),
+    name: ifName.describe('Port and interface name (<= 15 bytes), e.g. "gre", "internal1", the representor "sdn_v0.0", "vnet1". Replaces.'),
+    type: z.enum(PORT_TYPES).default("system").describe('Interface type; "system" is an existing netdev (a VF representor, a tap made elsewhere). Default "system". Replaces. OVS: Interface.type.'),
+    options: stringMap.default({}).describe('Interface options, e.g. {remote_ip: "flow", key: "flow"} for a GRE port. In place. OVS: Interface.options.'),
+    ofportRequest: z.number().int().min(1).max(65279).optional().describe("The OpenFlow port number asked for (1-65279), e.g. 7. In place. OVS: Interface.ofport_request."),
+    mtuRequest: z.number().int().min(68).max(65535).optional().describe("MTU asked for (68-65535). In place. OVS: Interface.mtu_request."),
+    externalIds: externalIds.default({}).describe('Keys of Interface.external_ids this resource manages, e.g. {virtio_relay: "1"}. In place.'),
+    ...identity,
+  })
+  .strict();
 
-export interface PortInputs extends Identity {
-  host: HostSpec;
-  bridge: string;
-  name: string;
-  type: PortType;
-  options: Record<string, string>;
-  ofportRequest?: number;
-  mtuRequest?: number;
-  externalIds: Record<string, string>;
-}
+export type PortInputs = z.output<typeof portSchema>;
 
 export interface PortOutputs extends PortInputs {
   /** The OpenFlow port number OVS assigned. */
   ofport: number;
 }
-
-export const portSchema = z
-  .object({
-    host: hostSpec,
-    bridge: ifName,
-    name: ifName,
-    type: z.enum(PORT_TYPES).default("system"),
-    options: stringMap.default({}),
-    ofportRequest: z.number().int().min(1).max(65279).optional(),
-    mtuRequest: z.number().int().min(68).max(65535).optional(),
-    externalIds: externalIds.default({}),
-    ...identity,
-  })
-  .strict();
 
 const INTERFACE_COLUMNS = ["name", "type", "options", "ofport", "ofport_request", "mtu_request", "external_ids", "error"];
 
@@ -133,7 +103,7 @@ async function readPort(p: PortInputs): Promise<PortState | undefined> {
 
 export const portProvider = dynamicProvider<PortInputs, PortOutputs>(
   {
-    schema: portSchema as unknown as z.ZodType<PortInputs>,
+    schema: portSchema,
     replaceOn: ["host", "bridge", "name", "type"],
     deleteBeforeReplace: true,
     idOf: (p) => `${p.bridge}/${p.name}`,
@@ -163,17 +133,4 @@ export const portProvider = dynamicProvider<PortInputs, PortOutputs>(
       if ((await readPort(props))?.owner === props.owner) await exec(props.host, deletePortArgv(props));
     },
   },
-  ["host", "bridge", "name", "type", "options", "ofportRequest", "mtuRequest", "externalIds", "owner", "providerVersion"],
 );
-
-/** An Open vSwitch port with its interface. */
-export class Port extends pulumi.dynamic.Resource {
-  declare readonly name: pulumi.Output<string>;
-  declare readonly bridge: pulumi.Output<string>;
-  /** The OpenFlow port number OVS assigned. */
-  declare readonly ofport: pulumi.Output<number>;
-
-  constructor(name: string, args: PortArgs, opts?: pulumi.CustomResourceOptions) {
-    super(lazyProvider("Port"), name, { ...args, ofport: undefined, owner: ownerOf("Port", name), providerVersion: PROVIDER_VERSION }, opts, TYPE_MODULE, "Port");
-  }
-}

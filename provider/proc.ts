@@ -11,17 +11,27 @@ export interface ProcStat {
   start: number;
 }
 
+/** Errors of a read under /proc/<pid> (or of a pidfile) that mean the process or file is gone: ESRCH when it exits during the read. */
+const GONE = new Set(["ENOENT", "ESRCH"]);
+
+/** For `.catch`: undefined for a file or process that is gone; any other error is thrown on. */
+export function unlessGone(err: unknown): undefined {
+  if (GONE.has((err as NodeJS.ErrnoException).code ?? "")) return undefined;
+  throw err;
+}
+
 /** What /proc/<pid>/stat says of a process, or undefined when there is none. */
 export function procStat(pid: number): ProcStat | undefined {
+  let stat: string;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // The command name is in parentheses and may itself contain ") "; the fields after it start at field 3.
-    const close = stat.lastIndexOf(")");
-    const fields = stat.slice(close + 2).split(" ");
-    return { comm: stat.slice(stat.indexOf("(") + 1, close), state: fields[0], ppid: Number(fields[1]), start: Number(fields[22 - 3]) };
-  } catch {
-    return undefined;
+    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch (err) {
+    return unlessGone(err);
   }
+  // The command name is in parentheses and may itself contain ") "; the fields after it start at field 3.
+  const close = stat.lastIndexOf(")");
+  const fields = stat.slice(close + 2).split(" ");
+  return { comm: stat.slice(stat.indexOf("(") + 1, close), state: fields[0], ppid: Number(fields[1]), start: Number(fields[22 - 3]) };
 }
 
 /** A running (not zombie) process whose command name is `comm`. */
@@ -57,8 +67,9 @@ export function procIdentity(pid: number): ProcIdentity | undefined {
     // A program replaced on disk since it started (an upgrade) reads "<path> (deleted)": still the same process.
     const exe = readlinkSync(`/proc/${pid}/exe`).replace(/ \(deleted\)$/, "");
     return { pid, start: stat.start, uid: statSync(`/proc/${pid}`).uid, exe };
-  } catch {
-    return undefined;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EACCES") return undefined; // another user's program
+    return unlessGone(err);
   }
 }
 

@@ -1,11 +1,14 @@
-// From Pulumi's dynamic-provider lifecycle to a resource kind's own steps:
-// check validates with the kind's zod schema, diff is pure and driven by the
-// kind's list of fields that force replacement; create, read, update and
-// delete are the kind's. Also the identity every resource carries: an owner
-// string (in OVS external_ids) and a cookie (on flows) derived from it.
+// From Pulumi's dynamic-provider lifecycle to a resource kind's own steps.
+// A kind's zod schema is the single source of its fields: check validates
+// with it, diff compares the keys of its shape, a program's args and the
+// provider's inputs are its input and output types (ArgsOf, z.output); the
+// kind adds which fields force replacement, and its create, read, update and
+// delete. Also the identity every resource carries: an owner string (in OVS
+// external_ids) and a cookie (on flows) derived from it, and the one base
+// class of the resources.
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
-import type { z } from "zod";
+import { z } from "zod";
 import { stackInstance } from "./instance.ts";
 import { checkInputs, OWNER_PATTERN, UNKNOWN } from "./schema.ts";
 
@@ -62,7 +65,15 @@ export function cookieFor(owner: string): string {
   return BigInt(`0x${createHash("sha256").update(owner).digest("hex").slice(0, 15)}`).toString();
 }
 
+/** The fields of a kind's schema (an object, perhaps refined or transformed): the inputs diff compares. */
+export function inputKeysOf(schema: z.ZodType): string[] {
+  const object = schema instanceof z.ZodPipe ? schema.in : schema;
+  if (!(object instanceof z.ZodObject)) throw new Error("a kind's schema must be a zod object");
+  return Object.keys(object.shape);
+}
+
 export interface Lifecycle<In extends Identity, Out extends In> {
+  /** The single source of the kind's fields, their types and the messages bad ones get. */
   schema: z.ZodType<In>;
   /** Inputs whose change needs a new object (OVS cannot change them in place). */
   replaceOn: readonly (keyof In & string)[];
@@ -109,7 +120,8 @@ export function changedKeys(inputKeys: readonly string[], olds: Record<string, u
   return inputKeys.filter((k) => containsUnknown(news[k]) || stable(olds[k]) !== stable(news[k]));
 }
 
-export function dynamicProvider<In extends Identity, Out extends In>(kind: Lifecycle<In, Out>, inputKeys: readonly (keyof In & string)[]) {
+export function dynamicProvider<In extends Identity, Out extends In>(kind: Lifecycle<In, Out>) {
+  const inputKeys = inputKeysOf(kind.schema);
   return {
     async check(olds: Record<string, unknown>, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult> {
       // __provider is the serialised provider itself; Pulumi puts it back.
@@ -142,5 +154,8 @@ export function dynamicProvider<In extends Identity, Out extends In>(kind: Lifec
     },
     delete: (id: string, props: Out) => kind.delete(id, props),
     idOf: (inputs: In) => kind.idOf(inputs),
-  } satisfies Required<Omit<pulumi.dynamic.ResourceProvider, "configure">> & { idOf(inputs: In): string };
+    /** The kind's inputs and those that replace it, for its docs (test/provider/docs.test.ts). */
+    fields: { inputs: inputKeys, replaceOn: kind.replaceOn as readonly string[] },
+  } satisfies Required<Omit<pulumi.dynamic.ResourceProvider, "configure">> & { idOf(inputs: In): string; fields: object };
 }
+

@@ -7,6 +7,7 @@ import type { Kind } from "./loader.ts";
 import { meterProvider } from "./meter.ts";
 import { netnsProvider } from "./netns.ts";
 import { netnsLinkProvider } from "./netns-link.ts";
+import { ovsConfigProvider } from "./ovs-config.ts";
 import { portProvider } from "./port.ts";
 import { ancestorNamed, procIdentity, stillRunning } from "./proc.ts";
 import { vethProvider } from "./veth.ts";
@@ -14,6 +15,7 @@ import { vfBindingProvider } from "./vf-binding.ts";
 
 export const providers = {
   StackInstance: stackInstanceProvider,
+  OvsConfig: ovsConfigProvider,
   Bridge: bridgeProvider,
   Port: portProvider,
   Meter: meterProvider,

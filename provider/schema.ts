@@ -56,7 +56,7 @@ export const hostSpec = z.discriminatedUnion("kind", [
  * `ovs-vsctl set T R column:key=value` takes them: a ':' in a key would end
  * it early, and an empty value is not a setting.
  */
-const mapKey = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, "keys must be letters, digits and _.- (at most 128), not starting with '.' or '-'");
+export const mapKey = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, "keys must be letters, digits and _.- (at most 128), not starting with '.' or '-'");
 const mapValue = z
   .string()
   .min(1, "values must not be empty (leave the key out instead)")

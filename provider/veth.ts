@@ -2,36 +2,24 @@
 // altname derived from the owner, so the pair is found (and deleted) in
 // whatever namespace NetnsLink moved an end to.
 import { createHash } from "node:crypto";
-import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { hostLabel, type HostSpec } from "./host.ts";
+import { hostLabel } from "./host.ts";
 import { ipBatch, ipExec, linkIn, whereIs } from "./ip.ts";
-import { lazyProvider } from "./loader.ts";
-import { dynamicProvider, ownerOf, PROVIDER_VERSION, TYPE_MODULE, type Identity } from "./resource.ts";
+import { dynamicProvider } from "./resource.ts";
 import { hostSpec, identity, ifName } from "./schema.ts";
 
-export interface VethArgs {
-  /** The machine. Replaces. */
-  host: pulumi.Input<HostSpec>;
-  /** One end's name (<= 15 bytes). Replaces. */
-  name: pulumi.Input<string>;
-  /** The other end's name. Replaces. */
-  peerName: pulumi.Input<string>;
-  /** MTU of both ends. Default: the kernel's (1500). Replaces. */
-  mtu?: pulumi.Input<number>;
-}
-
-export interface VethInputs extends Identity {
-  host: HostSpec;
-  name: string;
-  peerName: string;
-  mtu?: number;
-}
-
 export const vethSchema = z
-  .object({ host: hostSpec, name: ifName, peerName: ifName, mtu: z.number().int().min(68).max(65535).optional(), ...identity })
+  .object({
+    host: hostSpec.describe("The machine. Replaces."),
+    name: ifName.describe("One end's name (<= 15 bytes). Replaces."),
+    peerName: ifName.describe("The other end's name. Replaces."),
+    mtu: z.number().int().min(68).max(65535).optional().describe("MTU of both ends. Default: the kernel's (1500). Replaces."),
+    ...identity,
+  })
   .strict()
   .refine((v) => v.name !== v.peerName, { message: "must differ from name", path: ["peerName"] });
+
+export type VethInputs = z.output<typeof vethSchema>;
 
 /** The altname of one end: unique per owner and end, valid as an altname (< 128 bytes). */
 export function vethAltname(owner: string, end: "a" | "b"): string {
@@ -72,15 +60,4 @@ export const vethProvider = dynamicProvider<VethInputs, VethInputs>(
       if (netns !== undefined) await ipExec(props.host, netns || undefined, ["link", "del", "dev", alt]);
     },
   },
-  ["host", "name", "peerName", "mtu", "owner", "providerVersion"],
 );
-
-/** A veth pair; move an end into a namespace with NetnsLink. */
-export class Veth extends pulumi.dynamic.Resource {
-  declare readonly name: pulumi.Output<string>;
-  declare readonly peerName: pulumi.Output<string>;
-
-  constructor(name: string, args: VethArgs, opts?: pulumi.CustomResourceOptions) {
-    super(lazyProvider("Veth"), name, { ...args, owner: ownerOf("Veth", name), providerVersion: PROVIDER_VERSION }, opts, TYPE_MODULE, "Veth");
-  }
-}

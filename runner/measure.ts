@@ -2,7 +2,7 @@
 // and parallel streams (iperf3 -J), and the CPU the datapath processes
 // (each host's ovs-vswitchd, the scenario's QEMU and relay) used during each
 // stream. Several runs, their median and spread, as one JSON document.
-import { exec, type HostSpec } from "../provider/host.ts";
+import { exec, ignoring, timed, type HostSpec } from "../provider/host.ts";
 import type { ScenarioOutputs } from "../stacks/expectations.ts";
 import { iperf, ping, withIperfServer, type PingResult } from "./traffic.ts";
 
@@ -94,21 +94,18 @@ function watchedProcesses(outputs: ScenarioOutputs): Watched[] {
   return [...vswitchd, ...(outputs.processes ?? [])];
 }
 
+/** A process that is not running (no pidfile, no such pid) has no figure rather than a wrong one. */
 async function ticksOf(p: Watched): Promise<number | undefined> {
-  try {
-    const pid = (await exec(p.host, ["cat", p.pidfile])).stdout.trim();
-    return cpuTicks((await exec(p.host, ["cat", `/proc/${pid}/stat`])).stdout);
-  } catch {
-    return undefined; // not running: no figure rather than a wrong one
-  }
+  const pid = (await exec(p.host, ["cat", p.pidfile]).catch(ignoring("not-found")))?.stdout.trim();
+  if (!pid || !/^\d+$/.test(pid)) return undefined;
+  const stat = await exec(p.host, ["cat", `/proc/${pid}/stat`]).catch(ignoring("not-found"));
+  return stat && cpuTicks(stat.stdout);
 }
 
 /** Runs `fn` and returns, beside its result, each watched process's CPU during it (% of one core). */
 async function withCpu<T>(watched: Watched[], clockTicks: number, fn: () => Promise<T>): Promise<[T, Record<string, number>]> {
   const before = await Promise.all(watched.map(ticksOf));
-  const started = performance.now();
-  const value = await fn();
-  const seconds = (performance.now() - started) / 1000;
+  const [value, seconds] = await timed(fn);
   const after = await Promise.all(watched.map(ticksOf));
   const cpu: Record<string, number> = {};
   watched.forEach((p, i) => {

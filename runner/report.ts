@@ -1,6 +1,7 @@
-// The comparison report: classic beside offload per scenario, the lab's
-// figures (from the measurement JSON files) beside the seed's hardware ones,
-// as a Markdown table and one Vega-Lite chart per scenario rendered to SVG.
+// The comparison report: classic beside offload per scenario, the measured
+// figures (from the measurement JSON files, each labelled lab or hardware by
+// where it was measured) beside the seed's hardware ones, as a Markdown table
+// and one Vega-Lite chart per scenario rendered to SVG.
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as vega from "vega";
@@ -10,7 +11,15 @@ import type { Measurement } from "./measure.ts";
 import { SEED } from "./seed.ts";
 
 export const LAB_LABEL = "lab (userspace-datapath emulation)";
+export const HARDWARE_LABEL = "hardware (real hosts from the stack's config)";
 export const SEED_LABEL = "seed (Netronome SmartNIC hardware)";
+
+/** Where a measurement was made, as its JSON records it (`lab`: every host a namespace on this machine). */
+const targetOf = (m: Measurement) => (m.lab ? "lab" : "hardware");
+const labelOf = (m: Measurement) => (m.lab ? LAB_LABEL : HARDWARE_LABEL);
+/** A scenario's measurements of one variant (any stack that builds it), by stack name. */
+const measured = (measurements: Measurement[], scenario: Scenario, variant: string) =>
+  measurements.filter((m) => m.scenario === scenario && m.variant === variant).sort((a, b) => a.stack.localeCompare(b.stack));
 
 /** The newest measurement of each stack among the JSON files in `dir`. */
 export async function latestMeasurements(dir: string): Promise<Measurement[]> {
@@ -25,42 +34,42 @@ export async function latestMeasurements(dir: string): Promise<Measurement[]> {
 const gbps = (bps: number) => (bps / 1e9).toFixed(3);
 const spread = (s: { median: number; min: number; max: number }, f: (n: number) => string) => `${f(s.median)} (${f(s.min)}–${f(s.max)})`;
 
-/** The Markdown table: one row per stack measured, the seed's figures beside. */
+/** The Markdown table: one row per stack measured (or a scenario's variant not measured), the seed's figures beside. */
 export function markdownTable(measurements: Measurement[]): string {
   const rows: string[] = [];
   for (const scenario of SCENARIOS) {
     for (const variant of VARIANTS) {
-      const m = measurements.find((x) => x.scenario === scenario && x.variant === variant);
       const seed = SEED[scenario][variant];
       const seedTput = [seed.singleGbps !== undefined ? `${seed.singleGbps} (1 stream)` : "", seed.parallelGbps !== undefined ? `${seed.parallelGbps} (multi)` : ""].filter(Boolean).join(", ") || "-";
-      if (!m) {
-        rows.push(`| ${scenario} | ${variant} | not measured | | | | ${seedTput} | ${seed.pingMs ?? "-"} | ${seed.note} |`);
-        continue;
+      const seedCells = `${seedTput} | ${seed.pingMs ?? "-"} | ${seed.note} |`;
+      const ms = measured(measurements, scenario, variant);
+      if (!ms.length) rows.push(`| ${scenario} | ${variant} | - | not measured | | | | | ${seedCells}`);
+      for (const m of ms) {
+        const single = spread(m.summary.singleBps, gbps) + (m.meterRateMbps ? ` vs meter ${(m.meterRateMbps / 1000).toFixed(3)}` : "");
+        const parallel = Object.entries(m.summary.parallelBps).map(([n, s]) => `×${n}: ${spread(s, gbps)}`).join("; ");
+        const ping = m.summary.pingAvgMs ? spread(m.summary.pingAvgMs, (n) => n.toFixed(2)) : "-";
+        const cpu = Object.entries(m.summary.datapathCpuPercent).map(([p, s]) => `${p} ${s.median.toFixed(0)}%`).join(", ");
+        rows.push(`| ${scenario} | ${variant} | ${m.stack} | ${targetOf(m)} | ${single} | ${parallel} | ${ping} | ${cpu} | ${seedCells}`);
       }
-      const single = spread(m.summary.singleBps, gbps) + (m.meterRateMbps ? ` vs meter ${(m.meterRateMbps / 1000).toFixed(3)}` : "");
-      const parallel = Object.entries(m.summary.parallelBps).map(([n, s]) => `×${n}: ${spread(s, gbps)}`).join("; ");
-      const ping = m.summary.pingAvgMs ? spread(m.summary.pingAvgMs, (n) => n.toFixed(2)) : "-";
-      const cpu = Object.entries(m.summary.datapathCpuPercent).map(([p, s]) => `${p} ${s.median.toFixed(0)}%`).join(", ");
-      rows.push(`| ${scenario} | ${variant} | ${single} | ${parallel} | ${ping} | ${cpu} | ${seedTput} | ${seed.pingMs ?? "-"} | ${seed.note} |`);
     }
   }
   return [
-    `| scenario | variant | lab: 1 stream, Gbit/s | lab: parallel, Gbit/s | lab: ping avg, ms | lab: datapath CPU (1 stream, % of a core) | seed: Gbit/s | seed: ping, ms | seed: notes |`,
-    "|---|---|---|---|---|---|---|---|---|",
+    "| scenario | variant | stack | measured on | 1 stream, Gbit/s | parallel, Gbit/s | ping avg, ms | datapath CPU (1 stream, % of a core) | seed: Gbit/s | seed: ping, ms | seed: notes |",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
     ...rows,
     "",
-    `Lab figures: median (min–max) of the runs, ${LAB_LABEL} — they show the stacks work, not what SmartNIC hardware does. Seed figures: ${SEED_LABEL}.`,
+    `Measured figures: median (min–max) of the runs; "measured on" says where: ${LAB_LABEL} — they show the stacks work, not what SmartNIC hardware does — or ${HARDWARE_LABEL}. Seed figures: ${SEED_LABEL}.`,
   ].join("\n");
 }
 
-/** The chart's data: one row per variant, series and source. */
+/** The chart's data: one row per variant (with its stack's name when that is not the built-in one), series and source. */
 export function chartValues(scenario: Scenario, measurements: Measurement[]) {
   const values: { variant: string; series: string; source: string; gbps: number }[] = [];
   for (const variant of VARIANTS) {
-    const m = measurements.find((x) => x.scenario === scenario && x.variant === variant);
-    if (m) {
-      values.push({ variant, series: "1 stream", source: LAB_LABEL, gbps: m.summary.singleBps.median / 1e9 });
-      for (const [n, s] of Object.entries(m.summary.parallelBps)) values.push({ variant, series: `${n} streams`, source: LAB_LABEL, gbps: s.median / 1e9 });
+    for (const m of measured(measurements, scenario, variant)) {
+      const bar = m.stack === `${scenario}-${variant}` ? variant : `${variant} (${m.stack})`;
+      values.push({ variant: bar, series: "1 stream", source: labelOf(m), gbps: m.summary.singleBps.median / 1e9 });
+      for (const [n, s] of Object.entries(m.summary.parallelBps)) values.push({ variant: bar, series: `${n} streams`, source: labelOf(m), gbps: s.median / 1e9 });
     }
     const seed = SEED[scenario][variant];
     if (seed.singleGbps !== undefined) values.push({ variant, series: "1 stream", source: SEED_LABEL, gbps: seed.singleGbps });
@@ -69,7 +78,7 @@ export function chartValues(scenario: Scenario, measurements: Measurement[]) {
   return values;
 }
 
-/** A grouped bar chart, classic beside offload, the lab and the seed in separate panels (their scales differ by far). */
+/** A grouped bar chart, classic beside offload, the lab, hardware measured and the seed in separate panels (their scales differ by far). */
 export async function chartSvg(scenario: Scenario, measurements: Measurement[]): Promise<string> {
   const spec: TopLevelSpec = {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
@@ -81,13 +90,14 @@ export async function chartSvg(scenario: Scenario, measurements: Measurement[]):
       height: 200,
       mark: "bar",
       encoding: {
-        x: { field: "variant", type: "nominal", title: null },
+        // A stack of one's own is named beside its variant: past Vega's default 180 px, labels are cut.
+        x: { field: "variant", type: "nominal", title: null, axis: { labelLimit: 400 } },
         xOffset: { field: "series", type: "nominal" },
         y: { field: "gbps", type: "quantitative", title: "Gbit/s" },
         color: { field: "series", type: "nominal", title: "TCP" },
       },
     },
-    resolve: { scale: { y: "independent" } },
+    resolve: { scale: { x: "independent", y: "independent" } },
   };
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: "none" });
   return view.toSVG();
@@ -102,7 +112,7 @@ export async function writeReport(dir: string): Promise<string> {
     await writeFile(join(dir, `${scenario}.svg`), await chartSvg(scenario, measurements));
     charts.push(`![${scenario}](${scenario}.svg)`);
   }
-  const facts = [...new Set(measurements.map((m) => `kernel ${m.facts.kernel}, ${m.facts.ovsVersion}`))].join("; ");
+  const facts = [...new Set(measurements.map((m) => `${targetOf(m)}: kernel ${m.facts.kernel}, ${m.facts.ovsVersion}`))].sort().join("; ");
   await writeFile(join(dir, "report.md"), `# Classic vs offload\n\n${table}\n\nMeasured on: ${facts}.\n\n${charts.join("\n")}\n`);
   return table;
 }

@@ -1,17 +1,65 @@
 // The project's stacks, driven through Pulumi's Automation API (which runs the
-// real CLI): up, outputs, destroy, and the demo's up -> verify -> destroy.
+// real CLI): which stack builds what, up, outputs, destroy, and the demo's
+// up -> verify -> destroy.
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { automation } from "@pulumi/pulumi";
-import { SCENARIOS, VARIANTS } from "../stacks/config.ts";
+import { nearestKey, SCENARIOS, stackConfig, VARIANTS, type Scenario, type Variant } from "../stacks/config.ts";
 import type { ScenarioOutputs } from "../stacks/expectations.ts";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, realpath, writeFile } from "node:fs/promises";
 import { measure, type Measurement, type MeasureSettings } from "./measure.ts";
+import { previewErrors, renderPreview, type PreviewJson } from "./preview.ts";
 import { verify, type CheckResult } from "./verify.ts";
 
 export const REPO = join(import.meta.dirname, "..");
 /** Where measurements and the report go (git-ignored). */
 export const REPORTS = join(REPO, "reports");
-export const STACK_NAMES = SCENARIOS.flatMap((s) => VARIANTS.map((v) => `${s}-${v}`));
+/** The project's ten stacks, `<scenario>-<variant>`: the ones `demo`, `--scenario` and no option at all run. */
+const BUILT_IN = SCENARIOS.flatMap((scenario) => VARIANTS.map((variant) => ({ name: `${scenario}-${variant}`, scenario, variant })));
+export const STACK_NAMES = BUILT_IN.map((s) => s.name);
+const run = promisify(execFile);
+
+/**
+ * The stacks a command acts on: `stack`, any stack of the project (the
+ * demo takes only the ten: it brings up its own lab for them), both built-in
+ * variants of `scenario`, or all ten.
+ */
+export function stacksNamed(options: { stack?: string; scenario?: string; demo?: boolean }): string[] {
+  const { stack, scenario } = options;
+  if (stack) {
+    if (options.demo && !STACK_NAMES.includes(stack)) throw new Error(`demo runs the project's ten stacks on its own lab, and ${stack} is not one of them (${STACK_NAMES.join(", ")}): use up, verify, measure and destroy`);
+    return [stack];
+  }
+  if (scenario) {
+    if (!(SCENARIOS as readonly string[]).includes(scenario)) throw new Error(`unknown scenario ${JSON.stringify(scenario)} (known: ${SCENARIOS.join(", ")})`);
+    return VARIANTS.map((v) => `${scenario}-${v}`);
+  }
+  return STACK_NAMES;
+}
+
+export interface StackScenario {
+  scenario: Scenario;
+  variant: Variant;
+}
+
+/**
+ * What a stack builds. One of the ten says it by its name; any other stack's
+ * config must (`<namespace>:scenario` and `:variant`, raw values by key, as
+ * the program reads them), or this throws saying what to set.
+ */
+export function scenarioOf(name: string, config: Record<string, unknown>, namespace: string): StackScenario {
+  const builtIn = BUILT_IN.find((s) => s.name === name);
+  if (builtIn) return { scenario: builtIn.scenario, variant: builtIn.variant };
+  const parsed = stackConfig.pick({ scenario: true, variant: true }).safeParse({ scenario: config.scenario, variant: config.variant });
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((i) => `  ${namespace}:${String(i.path[0])}: ${config[i.path[0] as string] === undefined ? "not set" : i.message}`);
+  throw new Error(
+    `stack ${name} is not one of the project's ten, so its config must say what it builds:\n${problems.join("\n")}\n` +
+      `(pulumi config set --stack ${name} scenario <${SCENARIOS.join("|")}>, and variant <${VARIANTS.join("|")}>; see docs/stacks.md)`,
+  );
+}
 
 export interface ProjectOptions {
   /** The project folder (default: this repository). */
@@ -30,10 +78,62 @@ export async function scenarioOutputs(stack: automation.Stack): Promise<Scenario
   return Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.value])) as unknown as ScenarioOutputs;
 }
 
-/** `pulumi preview --diff` of a stack, without the lines that differ from run to run. No host is touched. */
+/** The config keys of the project's namespace that `pulumi config` shows without decrypting anything: raw values by key. */
+async function plainConfig(stack: automation.Stack, namespace: string, options: ProjectOptions): Promise<Record<string, unknown>> {
+  // Not getAllConfig: it decrypts every secret, so needs the stack's passphrase even for these two plain keys.
+  const { stdout } = await run("pulumi", ["config", "--json", "--stack", stack.name], { cwd: options.workDir ?? REPO, env: { ...process.env, ...options.envVars } });
+  const config = JSON.parse(stdout) as Record<string, { value?: string }>;
+  return Object.fromEntries(Object.entries(config).filter(([key]) => key.startsWith(`${namespace}:`)).map(([key, v]) => [key.slice(namespace.length + 1), v.value]));
+}
+
+export interface ProjectStack extends StackScenario {
+  stack: automation.Stack;
+}
+
+/**
+ * A stack of the project and what it builds: one of the ten, or any other
+ * whose config file (stacks/Pulumi.<name>.yaml) names its scenario and
+ * variant. Either is made in the backend on first use (as on a fresh
+ * checkout); a name with no config file is refused before anything is made.
+ */
+export async function openStack(name: string, options: ProjectOptions = {}): Promise<ProjectStack> {
+  const builtIn = STACK_NAMES.includes(name);
+  if (!builtIn && !existsSync(join(options.workDir ?? REPO, "stacks", `Pulumi.${name}.yaml`))) {
+    const near = nearestKey(name, STACK_NAMES);
+    throw new Error(
+      `no stack ${name} in this project: it is not one of the ten${near ? ` (did you mean ${near}?)` : ""} and has no config file stacks/Pulumi.${name}.yaml ` +
+        `to say what it builds (pulumi stack init ${name}, then pulumi config set --stack ${name} scenario … and variant …; see docs/stacks.md)`,
+    );
+  }
+  const stack = await selectStack(name, options);
+  const namespace = (await stack.workspace.projectSettings()).name;
+  return { stack, ...scenarioOf(name, builtIn ? {} : await plainConfig(stack, namespace, options), namespace) };
+}
+
+/**
+ * `pulumi preview --json` of a stack, run by the CLI itself (the Automation
+ * API's preview has no --json), without --show-secrets. No host is touched.
+ * A failed preview throws with the errors it reported.
+ */
+async function previewJson(name: string, options: ProjectOptions): Promise<PreviewJson> {
+  await openStack(name, options); // made on first use, as on a pull request's fresh backend
+  const argv = ["preview", "--json", "--non-interactive", "--stack", name];
+  const cwd = options.workDir ?? REPO;
+  try {
+    const { stdout } = await run("pulumi", argv, { cwd, env: { ...process.env, ...options.envVars }, maxBuffer: 1 << 28 });
+    return JSON.parse(stdout) as PreviewJson;
+  } catch (e) {
+    const { stdout, stderr, message } = e as Error & { stdout?: string; stderr?: string };
+    // Without JSON on stdout the CLI failed before the preview began, and stderr says why.
+    const errors = stdout?.trimStart().startsWith("{") ? previewErrors(JSON.parse(stdout) as PreviewJson) : [];
+    throw new Error(errors.length ? errors.join("\n") : `pulumi ${argv.join(" ")} in ${cwd}: ${stderr?.trim() || message}`);
+  }
+}
+
+/** A stack's plan as text that is the same for the same plan (runner/preview.ts). */
 export async function previewText(name: string, options: ProjectOptions = {}): Promise<string> {
-  const { stdout } = await (await selectStack(name, options)).preview({ diff: true });
-  return stdout.split("\n").filter((l) => !/^\s*Duration:/.test(l)).join("\n");
+  // As the program sees its directory (import.meta.dirname): symbolic links resolved.
+  return renderPreview(await previewJson(name, options), await realpath(options.workDir ?? REPO));
 }
 
 export interface StackRun {

@@ -3,8 +3,7 @@
 // started with a pidfile and stopped by its pid. Only busybox-and-iproute2
 // commonplaces are used, so a guest runs them as a host does.
 import { randomBytes } from "node:crypto";
-import { waitFor } from "../lab/process.ts";
-import { CommandError, exec, type ExecOptions, type ExecResult } from "../provider/host.ts";
+import { CommandError, exec, ignoring, waitFor, type ExecOptions, type ExecResult } from "../provider/host.ts";
 import type { Endpoint } from "../stacks/expectations.ts";
 import { consoleExec } from "../vm/console.ts";
 
@@ -39,8 +38,8 @@ export function parsePing(output: string): PingResult {
 export async function ping(from: Endpoint, to: string, count = 3): Promise<PingResult> {
   const argv = ["ping", "-q", "-c", String(count), "-i", "0.2", "-W", "2", to];
   const r = await runOn(from, argv, { timeoutMs: (count * 0.2 + 5) * 1000 }).catch((e: unknown) => {
-    // ping exits 1 when no answer came, after its summary.
-    if (e instanceof CommandError && /packets transmitted/.test(e.stdout)) return e;
+    // No answer came ("not-found", ping's exit 1): its summary says so.
+    if (e instanceof CommandError && e.kind === "not-found") return e;
     throw e;
   });
   return parsePing(r.stdout);
@@ -68,9 +67,10 @@ export async function withIperfServer<T>(at: Endpoint, fn: () => Promise<T>): Pr
   }
 }
 
+/** The server's pidfile and process may be gone already (it exited, or never wrote one): that is not an error. */
 async function stopByPidfile(at: Endpoint, pidfile: string): Promise<void> {
-  const pid = await runOn(at, ["cat", pidfile]).then((r) => r.stdout.trim(), () => "");
-  if (/^\d+$/.test(pid)) await runOn(at, ["kill", pid]).catch(() => undefined);
+  const pid = (await runOn(at, ["cat", pidfile]).catch(ignoring("not-found")))?.stdout.trim();
+  if (pid && /^\d+$/.test(pid)) await runOn(at, ["kill", pid]).catch(ignoring("not-found"));
   await runOn(at, ["rm", "-f", pidfile]);
 }
 
@@ -94,8 +94,8 @@ export function parseIperf(json: string): IperfResult {
 export async function iperf(from: Endpoint, to: Endpoint, seconds: number, streams = 1): Promise<IperfResult> {
   const argv = ["iperf3", "--client", to.address, "--port", String(IPERF_PORT), "--time", String(seconds), "--parallel", String(streams), "--json", "--connect-timeout", String(CONNECT_TIMEOUT_MS)];
   const r = await runOn(from, argv, { timeoutMs: (seconds + 15) * 1000 }).catch((e: unknown) => {
-    // iperf3 -J reports its own errors as JSON on stdout.
-    if (e instanceof CommandError && e.stdout.trim().startsWith("{")) return e;
+    // iperf3 -J reports its own errors as JSON on stdout; a run cut short (a timeout) has no whole report.
+    if (e instanceof CommandError && e.kind === "failed" && e.stdout.trim().startsWith("{")) return e;
     throw e;
   });
   return parseIperf(r.stdout);

@@ -1,6 +1,7 @@
 // Checks what a stack says must hold (its `expectations` output) against the
 // hosts: real traffic between the endpoints, flow counters, conntrack.
 import { exec } from "../provider/host.ts";
+import { dumpFlowsArgv } from "../provider/ovs/ofctl.ts";
 import type { Expectation, ScenarioOutputs } from "../stacks/expectations.ts";
 import { iperf, ping, withIperfServer } from "./traffic.ts";
 
@@ -36,7 +37,7 @@ export async function verify(outputs: ScenarioOutputs, say: (line: string) => vo
     if (!h) throw new Error(`the stack has no host ${JSON.stringify(role)}`);
     return h;
   };
-  const dumpFlows = async (role: string) => (await exec(host(role), ["ovs-ofctl", "-O", "OpenFlow14", "dump-flows", outputs.bridge])).stdout;
+  const dumpFlows = async (role: string) => (await exec(host(role), dumpFlowsArgv(outputs.bridge, undefined, { stats: true }))).stdout;
 
   // Counters are read before any traffic, so each check sees what this run moved.
   const counted = outputs.expectations.filter((e) => e.kind === "flowPackets");

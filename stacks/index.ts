@@ -18,11 +18,12 @@ const builders: Record<Scenario, (site: Site, config: StackConfig) => ScenarioOu
 };
 
 const cfg = new pulumi.Config();
-/** A config value as YAML gave it: objects and numbers arrive as JSON text. */
+/** A config value as YAML gave it: objects and numbers arrive as JSON text, a plain string as itself. */
 function value(text: string): unknown {
   try {
     return JSON.parse(text);
-  } catch {
+  } catch (err) {
+    if (!(err instanceof SyntaxError)) throw err;
     return text;
   }
 }

@@ -4,18 +4,18 @@
 // marker carrying the exit status.
 import { randomBytes } from "node:crypto";
 import { connect } from "node:net";
-import { CommandError, shellQuote, type ExecOptions, type ExecResult } from "../provider/host.ts";
+import { CommandError, shellQuote, waitFor, type ExecOptions, type ExecResult } from "../provider/host.ts";
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
-/** Sends one line and collects the output up to the marker; rejects on timeout. */
+/** Sends one line and collects the output up to the marker; rejects on timeout (a TimeoutError, as Node's own) or a socket error. */
 function roundTrip(socketPath: string, line: string, marker: RegExp, timeoutMs: number): Promise<RegExpExecArray & { before: string }> {
   return new Promise((resolve, reject) => {
     const sock = connect(socketPath);
     let seen = "";
     const timer = setTimeout(() => {
       sock.destroy();
-      reject(new Error(`timed out after ${timeoutMs} ms`));
+      reject(new DOMException(`timed out after ${timeoutMs} ms`, "TimeoutError"));
     }, timeoutMs);
     sock.setEncoding("utf8");
     sock.on("connect", () => sock.write(line));
@@ -38,7 +38,10 @@ function roundTrip(socketPath: string, line: string, marker: RegExp, timeoutMs: 
 export async function consoleExec(socketPath: string, argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
   const label = `guest console ${socketPath}`;
   // The guest reads one line per command: a line break inside an argument would end it early.
-  if (argv.some((a) => /[\r\n]/.test(a))) throw new CommandError(label, argv, null, "", "", "was not run: the console takes no line breaks inside arguments");
+  if (argv.some((a) => /[\r\n]/.test(a))) {
+    const why = "the console takes no line breaks inside arguments";
+    throw new CommandError(label, argv, null, "", "", `was not run: ${why}`, { cause: new TypeError(why) });
+  }
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const nonce = randomBytes(6).toString("hex");
   // The marker starts on a line of its own; the leading newline is dropped below.
@@ -47,7 +50,7 @@ export async function consoleExec(socketPath: string, argv: readonly string[], o
   try {
     m = await roundTrip(socketPath, line, new RegExp(`\\n@@${nonce}:(\\d+)\\n`), timeoutMs);
   } catch (e) {
-    throw new CommandError(label, argv, null, "", "", (e as Error).message);
+    throw new CommandError(label, argv, null, "", "", (e as Error).message, { cause: e });
   }
   const code = Number(m[1]);
   // The console mixes the two streams: on failure the output is the error's detail.
@@ -57,14 +60,17 @@ export async function consoleExec(socketPath: string, argv: readonly string[], o
 
 /** Waits until the guest answers on its console (it has booted), for at most `timeoutMs`. */
 export async function waitForGuest(socketPath: string, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await consoleExec(socketPath, ["true"], { timeoutMs: 2000 });
-      return;
-    } catch (e) {
-      if (Date.now() > end) throw new Error(`the guest on ${socketPath} did not answer within ${timeoutMs} ms: ${(e as Error).message}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
+  let last: unknown;
+  // `true` cannot fail, so any failure of it means "not up yet", whatever its kind: no socket yet
+  // ("unreachable"), no answer ("timeout"), or a line the booting guest read only half of (exit 127).
+  const answered = () =>
+    consoleExec(socketPath, ["true"], { timeoutMs: 2000 }).then(
+      () => true,
+      (e: unknown) => {
+        if (!(e instanceof CommandError)) throw e;
+        last = e;
+        return false;
+      },
+    );
+  if (!(await waitFor(answered, timeoutMs))) throw new Error(`the guest on ${socketPath} did not answer within ${timeoutMs} ms: ${(last as Error).message}`, { cause: last });
 }

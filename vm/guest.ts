@@ -5,8 +5,8 @@
 import { existsSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { exec, type HostSpec } from "../provider/host.ts";
-import { runningFromPidfile, stopPid, waitFor } from "../lab/process.ts";
+import { exec, ignoring, waitFor, type HostSpec } from "../provider/host.ts";
+import { runningFromPidfile, stopPid } from "../lab/process.ts";
 import { waitForGuest } from "./console.ts";
 import { buildGuestImage } from "./image.ts";
 
@@ -89,7 +89,8 @@ export async function stopGuest(dir: string, relayVf?: { netns: string; link: st
     if (pid !== undefined) await stopPid(pid);
   }
   if (relayVf && existsSync(`/run/netns/${relayVf.netns}`)) {
-    await exec({ kind: "netns", netns: relayVf.netns }, ["ip", "link", "set", "dev", relayVf.link, "down"]).catch(() => undefined);
+    // The link may have gone (its VF unbound), or its namespace since the check.
+    await exec({ kind: "netns", netns: relayVf.netns }, ["ip", "link", "set", "dev", relayVf.link, "down"]).catch(ignoring("not-found", "unreachable"));
   }
   await rm(dir, { recursive: true, force: true });
 }

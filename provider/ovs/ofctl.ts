@@ -1,12 +1,13 @@
 // ovs-ofctl: flows and meters. Flow changes go in one atomic OpenFlow bundle
 // (OpenFlow 1.4) fed on stdin; meters need OpenFlow 1.3 and cannot be bundled.
 // Output is parsed here and only here.
+import { CommandError } from "../host.ts";
 
 export const OFCTL_TIMEOUT_S = 20;
 
-/** ovs-ofctl's answer when the bridge does not exist: whatever was on it is gone too. */
+/** A delete's answer that the bridge (or the meter) is not there: whatever was on it is gone too. */
 export function isNoSuchBridge(err: unknown): boolean {
-  return err instanceof Error && "stderr" in err && /is not a bridge or a socket/.test(String((err as { stderr: unknown }).stderr));
+  return err instanceof CommandError && err.kind === "not-found";
 }
 
 /** A flow as a resource describes it; table and priority default like OVS's. */
@@ -64,8 +65,9 @@ export function bundleArgv(bridge: string): string[] {
   return ofctl("OpenFlow14", ["--bundle", "add-flows", bridge, "-"]);
 }
 
-export function dumpFlowsArgv(bridge: string, cookie?: string): string[] {
-  return ofctl("OpenFlow14", ["--no-stats", "dump-flows", bridge, ...(cookie ? [`cookie=${cookieHex(cookie)}/-1`] : [])]);
+/** The flows on `bridge` (only `cookie`'s, when given), with their counters when `stats`. */
+export function dumpFlowsArgv(bridge: string, cookie?: string, options: { stats?: boolean } = {}): string[] {
+  return ofctl("OpenFlow14", [...(options.stats ? [] : ["--no-stats"]), "dump-flows", bridge, ...(cookie ? [`cookie=${cookieHex(cookie)}/-1`] : [])]);
 }
 
 /** Canonicalises flows with the host's own OVS, before anything is applied. */

@@ -9,9 +9,11 @@ export const VSCTL_TIMEOUT_S = 20;
 
 export type Clause = string[];
 
-export function vsctl(clauses: Clause[], options: { json?: boolean } = {}): string[] {
+/** One ovs-vsctl transaction; `noWait`: do not wait for ovs-vswitchd to apply it (none may run yet). */
+export function vsctl(clauses: Clause[], options: { json?: boolean; noWait?: boolean } = {}): string[] {
   const argv = ["ovs-vsctl", `--timeout=${VSCTL_TIMEOUT_S}`];
   if (options.json) argv.push("--format=json");
+  if (options.noWait) argv.push("--no-wait");
   for (const clause of clauses) argv.push("--", ...clause);
   return argv;
 }

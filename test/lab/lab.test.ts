@@ -5,10 +5,9 @@ import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { exec } from "../../provider/host.ts";
+import { exec, waitFor } from "../../provider/host.ts";
 import { labDown, labStatus, labUp } from "../../lab/lab.ts";
 import { labLayout, type LabHost, type Vf } from "../../lab/layout.ts";
-import { waitFor } from "../../lab/process.ts";
 import { boundDriver, pciBus } from "../../lab/sysfs.ts";
 import { machineSnapshot, testLabName } from "../support/machine.ts";
 

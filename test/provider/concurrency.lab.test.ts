@@ -6,6 +6,7 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import { labDown, labUp } from "../../lab/lab.ts";
 import { labLayout } from "../../lab/layout.ts";
 import { exec } from "../../provider/host.ts";
+import { dumpFlowsArgv } from "../../provider/ovs/ofctl.ts";
 import { hostSnapshot, testLabName } from "../support/machine.ts";
 import { testStack } from "../support/stack.ts";
 
@@ -19,7 +20,7 @@ beforeAll(async () => {
 afterAll(() => labDown(lab, () => {}));
 
 const dumpFlows = async (bridge: string) =>
-  (await exec(host, ["ovs-ofctl", "-O", "OpenFlow14", "--no-stats", "dump-flows", bridge])).stdout.split("\n").filter((l) => l.includes("actions=")).map((l) => l.trim().replace(/^cookie=0x[0-9a-f]+, /, ""));
+  (await exec(host, dumpFlowsArgv(bridge))).stdout.split("\n").filter((l) => l.includes("actions=")).map((l) => l.trim().replace(/^cookie=0x[0-9a-f]+, /, ""));
 const bridge = (name: string) => ({ kind: "Bridge", name: "br", args: { host, name, datapathType: "netdev", failMode: "secure" } });
 
 test("many resources of one bridge created and changed at once by the engine: every change lands", async () => {

@@ -2,6 +2,7 @@
 // drift, the meter rule, ownership between stacks.
 import { describe, expect, test } from "vitest";
 import { exec } from "../../provider/host.ts";
+import { dumpFlowsArgv } from "../../provider/ovs/ofctl.ts";
 import { labLayout } from "../../lab/layout.ts";
 import { hostSnapshot, testLabName } from "../support/machine.ts";
 import { testStack, useLabStack } from "../support/stack.ts";
@@ -12,7 +13,7 @@ const run = (argv: string[]) => exec(host, argv).then((r) => r.stdout.trim());
 const vsctl = (...args: string[]) => run(["ovs-vsctl", "--timeout=5", ...args]);
 const ofctl = (...args: string[]) => run(["ovs-ofctl", "-O", "OpenFlow14", ...args]);
 const flowsOn = async (bridge: string) =>
-  (await exec(host, ["ovs-ofctl", "-O", "OpenFlow14", "--no-stats", "dump-flows", bridge])).stdout.split("\n").filter((l) => l.startsWith(" ")).map((l) => l.trim().replace(/^cookie=0x[0-9a-f]+, /, "")).sort();
+  (await exec(host, dumpFlowsArgv(bridge))).stdout.split("\n").filter((l) => l.startsWith(" ")).map((l) => l.trim().replace(/^cookie=0x[0-9a-f]+, /, "")).sort();
 const meters = async (bridge: string) => (await run(["ovs-ofctl", "-O", "OpenFlow13", "dump-meters", bridge])).split("\n").filter((l) => l.startsWith("meter=") || l.startsWith("type="));
 
 const bridge = { kind: "Bridge", name: "br", args: { host, name: "br0", datapathType: "netdev", failMode: "secure" } };

@@ -2,8 +2,7 @@ import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, 
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { waitFor } from "../../lab/process.ts";
-import { CommandError, commandFor, exec, type HostSpec, shellQuote, sshOptions } from "../../provider/host.ts";
+import { CommandError, commandFor, exec, type HostSpec, shellQuote, sshOptions, waitFor } from "../../provider/host.ts";
 import { isRunning, procStat } from "../../provider/proc.ts";
 
 const local = { kind: "local" } as const;
@@ -53,8 +52,8 @@ describe("exec", () => {
   test("a failure carries host, argv, exit code and stderr", async () => {
     const err = await exec(local, ["sh", "-c", "echo nope >&2; exit 3"]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CommandError);
-    expect(err).toMatchObject({ host: "localhost", exitCode: 3, stderr: "nope\n" });
-    expect((err as Error).message).toBe("on localhost: `sh -c echo nope >&2; exit 3` exited 3: nope");
+    expect(err).toMatchObject({ host: "localhost", exitCode: 3, stderr: "nope\n", kind: "failed" });
+    expect((err as Error).message).toBe("on localhost: `sh -c 'echo nope >&2; exit 3'` exited 3: nope");
   });
 
   test("a command that runs too long is killed and says so", async () => {

@@ -6,7 +6,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { labDown, labUp } from "../../lab/lab.ts";
 import { labLayout } from "../../lab/layout.ts";
-import { exec } from "../../provider/host.ts";
+import { exec, ignoring } from "../../provider/host.ts";
+import { netnsNames } from "../../provider/ip.ts";
+import { dumpFlowsArgv } from "../../provider/ovs/ofctl.ts";
 import { hostSnapshot, testLabName } from "../support/machine.ts";
 import { testStack, type TestStack } from "../support/stack.ts";
 
@@ -15,7 +17,8 @@ const host = lab.hosts[0].spec;
 const ns = `${lab.name}-own`;
 const vsctl = (...args: string[]) => exec(host, ["ovs-vsctl", "--timeout=5", ...args]).then((r) => r.stdout.trim());
 const meters = () => exec(host, ["ovs-ofctl", "-O", "OpenFlow13", "dump-meters", "br-own"]).then((r) => r.stdout);
-const namespaces = () => exec({ kind: "local" }, ["ip", "-j", "netns", "list"]).then((r) => (JSON.parse(r.stdout || "[]") as { name: string }[]).map((n) => n.name));
+const namespaces = () => netnsNames({ kind: "local" });
+const flows = () => exec(host, dumpFlowsArgv("br-own")).then((r) => r.stdout);
 
 /** A bridge with a port, a meter and a flow using it, and a namespace: one of each kind that marks its objects. */
 const spec = [
@@ -40,7 +43,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const s of stacks) await s.dispose();
-  await exec({ kind: "local" }, ["ip", "netns", "del", ns]).catch(() => undefined);
+  await exec({ kind: "local" }, ["ip", "netns", "del", ns]).catch(ignoring("not-found")); // a test that failed half-way may leave it
   await labDown(lab, () => {});
 });
 
@@ -48,7 +51,7 @@ describe("two checkouts with the same project and stack names", () => {
   test("the second is refused every object the first made, and its destroy takes none of them", async () => {
     const [a, b] = [await stack("shared"), await stack("shared")];
     await a.up(spec);
-    const made = { bridge: await vsctl("get", "Bridge", "br-own", "external_ids"), meters: await meters(), flows: (await exec(host, ["ovs-ofctl", "--no-stats", "dump-flows", "br-own"])).stdout };
+    const made = { bridge: await vsctl("get", "Bridge", "br-own", "external_ids"), meters: await meters(), flows: await flows() };
 
     const refused = await b.up(spec).then(() => "succeeded", (err: Error) => err.message);
     expect(refused).toMatch(/bridge br-own already exists on netns .* and is owned by \S+\/shared\/Bridge\/br\/[0-9a-f]{16}/);
@@ -57,7 +60,7 @@ describe("two checkouts with the same project and stack names", () => {
 
     expect(await vsctl("get", "Bridge", "br-own", "external_ids")).toBe(made.bridge);
     expect(await meters()).toBe(made.meters);
-    expect((await exec(host, ["ovs-ofctl", "--no-stats", "dump-flows", "br-own"])).stdout).toBe(made.flows);
+    expect(await flows()).toBe(made.flows);
     expect(await namespaces()).toContain(ns);
     // The first still owns them all: nothing to change, and its destroy cleans up.
     expect((await a.up(spec)).summary.resourceChanges).toEqual({ same: 7 });

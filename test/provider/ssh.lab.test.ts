@@ -9,9 +9,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { labDown, labUp } from "../../lab/lab.ts";
 import { labLayout } from "../../lab/layout.ts";
-import { exec, hostLabel, type HostSpec } from "../../provider/host.ts";
+import { exec, hostLabel, timed, waitFor, type HostSpec } from "../../provider/host.ts";
 import { ovsDaemonPid } from "../../lab/ovs.ts";
-import { waitFor } from "../../lab/process.ts";
+import { dumpFlowsArgv } from "../../provider/ovs/ofctl.ts";
 import { isRunning, procStat } from "../../provider/proc.ts";
 import { hostSnapshot, testLabName } from "../support/machine.ts";
 import { hostileArgv } from "../support/hostile.ts";
@@ -31,20 +31,20 @@ afterAll(async () => {
 });
 
 const flows = async (host: HostSpec, bridge: string) =>
-  (await exec(host, ["ovs-ofctl", "--no-stats", "dump-flows", bridge])).stdout.split("\n").filter((l) => l.includes("actions=")).map((l) => l.trim());
+  (await exec(host, dumpFlowsArgv(bridge))).stdout.split("\n").filter((l) => l.includes("actions=")).map((l) => l.trim());
 
 describe("SSH transport", () => {
   test("the remote side receives exactly the argv, for 50 generated hostile ones", async () => {
     const gen = hostileArgv(20261125);
     const cases = 50;
-    const started = performance.now();
-    for (let i = 0; i < cases; i++) {
-      const argv = gen();
-      const { stdout } = await exec(sshd.spec(), ["printf", "%s\\0", ...argv]);
-      expect(stdout.split("\0").slice(0, -1), `case ${i}: ${JSON.stringify(argv)}`).toEqual(argv);
-    }
-    const ms = (performance.now() - started) / cases;
-    console.log(`ssh: ${cases} commands over one shared connection, ${ms.toFixed(1)} ms per command (the remote user's shell start-up included)`);
+    const [, seconds] = await timed(async () => {
+      for (let i = 0; i < cases; i++) {
+        const argv = gen();
+        const { stdout } = await exec(sshd.spec(), ["printf", "%s\\0", ...argv]);
+        expect(stdout.split("\0").slice(0, -1), `case ${i}: ${JSON.stringify(argv)}`).toEqual(argv);
+      }
+    });
+    console.log(`ssh: ${cases} commands over one shared connection, ${((seconds * 1000) / cases).toFixed(1)} ms per command (the remote user's shell start-up included)`);
   });
 
   test("the remote shell is the lab host's: its namespace, its Open vSwitch", async () => {
@@ -146,9 +146,8 @@ describe("a host unreachable in the middle of a stack", () => {
     const victimSpec = new Map(hosts()).get(victim)!;
     await breakIt();
     try {
-      const started = performance.now();
-      const failure = await s.up(spec(next)).then(() => undefined, (e: Error) => e);
-      console.log(`unreachable host (${says.source}): the up failed after ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      const [failure, seconds] = await timed(() => s.up(spec(next)).then(() => undefined, (e: Error) => e));
+      console.log(`unreachable host (${says.source}): the up failed after ${seconds.toFixed(1)} s`);
       expect(failure?.message).toContain(`on ${hostLabel(victimSpec)}:`);
       expect(failure?.message).toMatch(says);
       // The engine stops starting new changes once one fails: each other host has its old flow or its new one, never a mix.

@@ -1,11 +1,11 @@
 // VfBinding on the lab's emulated SmartNIC, through the real engine.
+import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { exec } from "../../provider/host.ts";
+import { exec, waitFor } from "../../provider/host.ts";
 import { labDown, labUp } from "../../lab/lab.ts";
 import { labLayout } from "../../lab/layout.ts";
-import { waitFor } from "../../lab/process.ts";
 import { boundDriver, pciBus } from "../../lab/sysfs.ts";
 import { testLabName } from "../support/machine.ts";
 import { testStack, type TestStack } from "../support/stack.ts";
@@ -59,6 +59,16 @@ describe("VfBinding", () => {
     expect(await boundDriver(h, vf0)).toBeUndefined();
     expect(await boundDriver(h, vf1)).toBe("vfio-pci");
     expect(await hasLink("netvf1")).toBe(false);
+    // Their records on the host went with them.
+    expect(existsSync(join(h.dir, "vf-binding"))).toBe(false);
+  });
+
+  test("a bind that fails puts the VF back on the driver it had, and leaves no record on the host", async () => {
+    expect(await boundDriver(h, vf1)).toBe("vfio-pci");
+    await expect(s.up([binding("vf1", vf1.pci, "nfp_nope")])).rejects.toThrow(/drivers\/nfp_nope\/bind: No such file or directory; 0000:04:08\.1 is back on vfio-pci/);
+    expect(await boundDriver(h, vf1)).toBe("vfio-pci");
+    expect(existsSync(join(h.dir, "vf-binding"))).toBe(false);
+    await s.destroy();
   });
 
   test("a PCI address that is not there fails with what to check", async () => {

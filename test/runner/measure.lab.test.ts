@@ -45,7 +45,7 @@ test("measure writes the runs as JSON; the report and the chart are made from it
     console.log(`measured: ${JSON.stringify(saved.summary)}`);
 
     const table = await writeReport(reports);
-    expect(table).toContain(`| internal-vs-netvf | offload | ${(saved.summary.singleBps.median / 1e9).toFixed(3)} (`);
+    expect(table).toContain(`| internal-vs-netvf | offload | internal-vs-netvf-offload | lab | ${(saved.summary.singleBps.median / 1e9).toFixed(3)} (`);
     expect(await readdir(reports)).toEqual(expect.arrayContaining(["report.md", "internal-vs-netvf.svg"]));
     const svg = await readFile(join(reports, "internal-vs-netvf.svg"), "utf8");
     expect(svg).toMatch(/^<svg[\s\S]*<\/svg>$/);

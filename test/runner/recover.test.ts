@@ -10,7 +10,8 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { automation } from "@pulumi/pulumi";
 import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
-import { cmdline, stopPid, waitFor } from "../../lab/process.ts";
+import { cmdline, stopPid } from "../../lab/process.ts";
+import { waitFor } from "../../provider/host.ts";
 import { procIdentity, procStat, type ProcIdentity } from "../../provider/proc.ts";
 import { recoverStack } from "../../runner/recover.ts";
 

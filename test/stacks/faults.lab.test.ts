@@ -6,8 +6,8 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import { labDown, labUp } from "../../lab/lab.ts";
 import { labLayout } from "../../lab/layout.ts";
 import { ovsDaemonPid } from "../../lab/ovs.ts";
-import { stopPid, waitFor } from "../../lab/process.ts";
-import { exec } from "../../provider/host.ts";
+import { stopPid } from "../../lab/process.ts";
+import { exec, timed, waitFor } from "../../provider/host.ts";
 import { labSnapshot, testLabName } from "../support/machine.ts";
 import { expectWorkingAndSettled, projectCopy, type ProjectCopy } from "../support/project.ts";
 
@@ -62,9 +62,8 @@ test.each(["ovs-vswitchd", "ovsdb-server"] as const)("%s killed during up: the u
     const bridgeThere = () => exec(host1.spec, ["ovs-vsctl", "--timeout=5", "br-exists", "br0"]).then(() => true, () => false);
     expect(await waitFor(bridgeThere, 60_000)).toBe(true);
     await kill(daemon);
-    const started = performance.now();
-    const failure = await up.then(() => undefined, (e: Error) => e);
-    console.log(`${daemon} killed: the up failed ${((performance.now() - started) / 1000).toFixed(1)} s later`);
+    const [failure, seconds] = await timed(() => up.then(() => undefined, (e: Error) => e));
+    console.log(`${daemon} killed: the up failed ${seconds.toFixed(1)} s later`);
     expect(failure?.message).toMatch(new RegExp(`netns ${host1.netns}`));
 
     await labUp(lab, () => {});

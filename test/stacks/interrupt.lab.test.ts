@@ -11,8 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { labDown, labUp } from "../../lab/lab.ts";
 import { labLayout } from "../../lab/layout.ts";
-import { waitFor } from "../../lab/process.ts";
-import { exec } from "../../provider/host.ts";
+import { exec, timed, waitFor } from "../../provider/host.ts";
 import { procStat } from "../../provider/proc.ts";
 import { recoverStack } from "../../runner/recover.ts";
 import { labSnapshot, testLabName } from "../support/machine.ts";
@@ -91,12 +90,11 @@ test.each([
     expect(await waitFor(async () => (await projectProcesses()).every((p) => p.endsWith(" pulumi-language")), 5000)).toBe(true);
     const leftover = (await projectProcesses()).map((p) => p.split(" ")[0]);
 
-    const started = performance.now();
-    const recovery = await recoverStack(stack, () => {});
+    const [recovery, seconds] = await timed(() => recoverStack(stack, () => {}));
     const killed = delivered.includes("SIGKILL");
     console.log(
       `${delivered.join(" then ")} as ${at}: ${recovery.staleLocks.length} stale lock(s) removed; stopped ${recovery.stopped.length} leftover plugin(s); ` +
-        `${recovery.imported.length} pending create(s) read back, ${recovery.cleared.length} cleared; recover took ${((performance.now() - started) / 1000).toFixed(1)} s`,
+        `${recovery.imported.length} pending create(s) read back, ${recovery.cleared.length} cleared; recover took ${seconds.toFixed(1)} s`,
     );
     expect(recovery.staleLocks.length).toBe(killed ? 1 : 0);
     // Recover found the language host by its program, and stopped it.

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { LAB_PASSPHRASE, parseStackConfig, passphraseProblem } from "../../stacks/config.ts";
-import { waitFor } from "../../lab/process.ts";
+import { waitFor } from "../../provider/host.ts";
 import { REPO } from "../../runner/stacks.ts";
 import { projectCopy, type ProjectCopy } from "../support/project.ts";
 

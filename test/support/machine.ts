@@ -2,11 +2,14 @@
 // links, the lab's daemons and files. Compared before and after.
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { readdir, readFile } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { exec, type HostSpec } from "../../provider/host.ts";
-import { labStatus, listNetns } from "../../lab/lab.ts";
+import { labStatus } from "../../lab/lab.ts";
 import { LAB_ROOT, type Lab } from "../../lab/layout.ts";
+import { cmdline } from "../../lab/process.ts";
+import { netnsNames } from "../../provider/ip.ts";
+import { dumpFlowsArgv } from "../../provider/ovs/ofctl.ts";
 import { procStat } from "../../provider/proc.ts";
 
 const local = { kind: "local" } as const;
@@ -26,23 +29,17 @@ async function listFiles(dir: string): Promise<string[]> {
 async function labProcesses(): Promise<string[]> {
   const found: string[] = [];
   for (const pid of (await readdir("/proc")).filter((d) => /^\d+$/.test(d))) {
-    try {
-      const stat = procStat(Number(pid));
-      if (!stat || stat.state === "Z") continue;
-      const cmd = (await readFile(`/proc/${pid}/cmdline`, "utf8")).split("\0").join(" ");
-      if (DAEMONS.has(stat.comm) || cmd.includes("sysfs-emulator")) found.push(`${pid} ${stat.comm}`);
-    } catch {
-      // exited while we looked
-    }
+    const stat = procStat(Number(pid));
+    const argv = stat && stat.state !== "Z" ? await cmdline(Number(pid)) : undefined; // undefined: exited while we looked
+    if (stat && argv && (DAEMONS.has(stat.comm) || argv.some((a) => a.includes("sysfs-emulator")))) found.push(`${pid} ${stat.comm}`);
   }
   return found.sort();
 }
 
 export async function machineSnapshot() {
-  const netns = JSON.parse((await exec(local, ["ip", "-j", "netns", "list"])).stdout || "[]") as { name: string }[];
   const links = JSON.parse((await exec(local, ["ip", "-j", "link", "show"])).stdout) as { ifname: string; mtu: number }[];
   return {
-    netns: netns.map((n) => n.name).sort(),
+    netns: (await netnsNames(local)).sort(),
     links: links.map((l) => `${l.ifname} mtu ${l.mtu}`).sort(),
     processes: await labProcesses(),
     labFiles: existsSync(LAB_ROOT) ? await listFiles(LAB_ROOT) : "absent",
@@ -56,7 +53,7 @@ export async function hostSnapshot(host: HostSpec) {
   const flows: Record<string, string> = {};
   const meters: Record<string, string> = {};
   for (const br of bridges) {
-    flows[br] = await run(["ovs-ofctl", "-O", "OpenFlow14", "--no-stats", "dump-flows", br]);
+    flows[br] = await run(dumpFlowsArgv(br));
     meters[br] = await run(["ovs-ofctl", "-O", "OpenFlow13", "dump-meters", br]);
   }
   const links = JSON.parse(await run(["ip", "-j", "link", "show"])) as { ifname: string; mtu: number; operstate: string }[];
@@ -79,7 +76,7 @@ export async function hostSnapshot(host: HostSpec) {
  * files (OVS, guests, relays).
  */
 export async function labSnapshot(lab: Lab) {
-  const namespaces = (await listNetns()).filter((n) => n.startsWith(`${lab.name}-`)).sort();
+  const namespaces = (await netnsNames(local)).filter((n) => n.startsWith(`${lab.name}-`)).sort();
   const processes = new Map<number, string>();
   const running = (pid: number) => {
     const stat = procStat(pid);
@@ -89,8 +86,7 @@ export async function labSnapshot(lab: Lab) {
     for (const pid of (await exec(local, ["ip", "netns", "pids", netns])).stdout.split(/\s+/).filter(Boolean)) running(Number(pid));
   }
   for (const pid of (await readdir("/proc")).filter((d) => /^\d+$/.test(d))) {
-    const cmd = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
-    if (cmd.includes(`${lab.dir}/`)) running(Number(pid));
+    if ((await cmdline(Number(pid)))?.some((a) => a.includes(`${lab.dir}/`))) running(Number(pid));
   }
   return {
     namespaces,

@@ -11,8 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type { LabHost } from "../../lab/layout.ts";
-import { runningFromPidfile, stopPid, waitFor } from "../../lab/process.ts";
-import { exec, type HostSpec } from "../../provider/host.ts";
+import { runningFromPidfile, stopPid } from "../../lab/process.ts";
+import { exec, ignoring, waitFor, type HostSpec } from "../../provider/host.ts";
 import { procStat } from "../../provider/proc.ts";
 
 const run = promisify(execFile);
@@ -112,7 +112,7 @@ export async function startSshd(host: LabHost): Promise<TestSshd> {
     async stop() {
       await sshd.freeze(false);
       await sshd.refuse();
-      await exec(local, ["ip", "link", "del", rootLink]).catch(() => undefined); // gone with the namespace already
+      await exec(local, ["ip", "link", "del", rootLink]).catch(ignoring("not-found")); // gone with the namespace already
       await rm(dir, { recursive: true, force: true });
       if (madePrivsep) await rm(PRIVSEP_DIR, { recursive: true, force: true });
     },

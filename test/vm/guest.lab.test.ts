@@ -6,7 +6,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { exec } from "../../provider/host.ts";
+import { exec, timed } from "../../provider/host.ts";
 import { consoleExec } from "../../vm/console.ts";
 import { guestFiles, startGuest, stopGuest } from "../../vm/guest.ts";
 import { testLabName } from "../support/machine.ts";
@@ -19,9 +19,8 @@ describe("the scenario 5 guest", () => {
   beforeAll(async () => {
     dir = join(await mkdtemp(join(tmpdir(), "ool-guest-")), "vm");
     await exec({ kind: "local" }, ["ip", "netns", "add", netns]);
-    const started = performance.now();
-    await startGuest({ dir, host: { kind: "netns", netns }, mac: "02:00:c6:33:64:01", address: "198.51.100.1/24", mtu: 1450, nic: { tap: "vnet1" } });
-    console.log(`guest: booted and answering in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    const [, seconds] = await timed(() => startGuest({ dir, host: { kind: "netns", netns }, mac: "02:00:c6:33:64:01", address: "198.51.100.1/24", mtu: 1450, nic: { tap: "vnet1" } }));
+    console.log(`guest: booted and answering in ${seconds.toFixed(1)} s`);
   });
   afterAll(async () => {
     await stopGuest(dir);
