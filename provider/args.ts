@@ -28,6 +28,8 @@ export interface BridgeArgs {
   otherConfig?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /** Keys of Bridge.external_ids this resource manages (besides its owner key). In place. */
   externalIds?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** Take over an object of the same name that is already there and that no stack owns (made by hand or by another tool) instead of refusing it: create marks it as this resource's, so destroy removes it. Another stack's object is never taken. Default false. In place (it acts only in create). */
+  adopt?: pulumi.Input<boolean>;
 }
 
 /** An Open vSwitch port with its interface. */
@@ -48,6 +50,8 @@ export interface PortArgs {
   mtuRequest?: pulumi.Input<number>;
   /** Keys of Interface.external_ids this resource manages, e.g. {virtio_relay: "1"}. In place. */
   externalIds?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** Take over an object of the same name that is already there and that no stack owns (made by hand or by another tool) instead of refusing it: create marks it as this resource's, so destroy removes it. Another stack's object is never taken. Default false. In place (it acts only in create). */
+  adopt?: pulumi.Input<boolean>;
 }
 
 /** An OpenFlow meter. */
@@ -75,6 +79,8 @@ export interface MeterArgs {
     /** How much a dscp_remark band raises the drop precedence. */
     precLevel?: pulumi.Input<number>;
   }>[]>;
+  /** Take over an object of the same name that is already there and that no stack owns (made by hand or by another tool) instead of refusing it: create marks it as this resource's, so destroy removes it. Another stack's object is never taken. Default false. In place (it acts only in create). */
+  adopt?: pulumi.Input<boolean>;
 }
 
 /** Flows applied together, atomically, owned by the resource. */
@@ -116,6 +122,8 @@ export interface NetnsArgs {
   host: pulumi.Input<HostSpec>;
   /** Namespace name, e.g. "ns1". Replaces. */
   name: pulumi.Input<string>;
+  /** Take over an object of the same name that is already there and that no stack owns (made by hand or by another tool) instead of refusing it: create marks it as this resource's, so destroy removes it. Another stack's object is never taken. Default false. In place (it acts only in create). */
+  adopt?: pulumi.Input<boolean>;
 }
 
 /** A link moved into a network namespace and configured there. */

@@ -2,8 +2,8 @@
 import { z } from "zod";
 import { exec, hostLabel } from "./host.ts";
 import { asList, asMap, findClause, managedKeys, mapSettings, mapUpdate, optional, OWNER_KEY, parseFinds, vsctl } from "./ovs/vsctl.ts";
-import { dynamicProvider, ownedElsewhere } from "./resource.ts";
-import { externalIds, hostSpec, identity, ifName, stringMap } from "./schema.ts";
+import { claim, dynamicProvider } from "./resource.ts";
+import { adopt, externalIds, hostSpec, identity, ifName, stringMap } from "./schema.ts";
 
 const PROTOCOLS = ["OpenFlow10", "OpenFlow11", "OpenFlow12", "OpenFlow13", "OpenFlow14", "OpenFlow15"] as const;
 const REQUIRED_PROTOCOLS = ["OpenFlow13", "OpenFlow14"];
@@ -21,6 +21,7 @@ export const bridgeSchema = z
       .describe("OpenFlow versions. Default OpenFlow10, 13 and 14 (meters need 1.3, bundles 1.4; both are kept). In place. OVS: Bridge.protocols."),
     otherConfig: stringMap.default({}).describe("Keys of Bridge.other_config this resource manages. In place."),
     externalIds: externalIds.default({}).describe("Keys of Bridge.external_ids this resource manages (besides its owner key). In place."),
+    adopt,
     ...identity,
   })
   .strict();
@@ -81,7 +82,7 @@ export const bridgeProvider = dynamicProvider<BridgeInputs, BridgeOutputs>(
     idOf: (b) => b.name,
     async create(b) {
       const found = await readBridge(b);
-      if (found && found.owner !== b.owner) throw ownedElsewhere("bridge", b.name, hostLabel(b.host), found.owner);
+      if (found) claim("bridge", b.name, hostLabel(b.host), found.owner, b);
       await exec(b.host, createBridgeArgv(b));
       return b;
     },

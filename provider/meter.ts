@@ -11,8 +11,8 @@ import { z } from "zod";
 import { exec, hostLabel } from "./host.ts";
 import { delMeterArgv, dumpMeterArgv, isNoSuchBridge, meterArgv, parseDumpMeter, type MeterSpec } from "./ovs/ofctl.ts";
 import { asMap, findClause, parseFinds, vsctl } from "./ovs/vsctl.ts";
-import { dynamicProvider, ownedElsewhere } from "./resource.ts";
-import { hostSpec, identity, ifName } from "./schema.ts";
+import { claim, dynamicProvider } from "./resource.ts";
+import { adopt, hostSpec, identity, ifName } from "./schema.ts";
 
 /** Band rates and burst sizes are 32-bit fields of the OpenFlow meter band. */
 const UINT32_MAX = 0xffffffff;
@@ -36,6 +36,7 @@ export const meterSchema = z
     burst: z.boolean().optional().describe("Whether bands have a burst size. Default true when any band sets burstSize. In place."),
     stats: z.boolean().default(false).describe("Collect statistics. Default false. In place."),
     bands: z.array(band).min(1, "needs at least one band").describe("At least one band: drop (or dscp_remark with precLevel) above rate, with an optional burstSize. In place."),
+    adopt,
     ...identity,
   })
   .strict()
@@ -64,7 +65,7 @@ export const meterProvider = dynamicProvider<MeterInputs, MeterOutputs>(
     async create(m) {
       const existing = await dump(m);
       const owner = await meterOwner(m);
-      if (existing && owner !== m.owner) throw ownedElsewhere("meter", String(m.meterId), `bridge ${m.bridge} on ${hostLabel(m.host)}`, owner);
+      if (existing) claim("meter", String(m.meterId), `bridge ${m.bridge} on ${hostLabel(m.host)}`, owner, m);
       // The mark first: a create cut short between the two steps leaves a mark
       // with no meter, which the next create takes over, never a meter of ours
       // that looks foreign.

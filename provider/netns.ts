@@ -5,12 +5,13 @@ import { z } from "zod";
 import { hostLabel } from "./host.ts";
 import { addNetns, deleteNetns, ipBatch, netnsMarks } from "./ip.ts";
 import { dynamicProvider, madeBefore, MARKED_SINCE } from "./resource.ts";
-import { hostSpec, identity, netnsName } from "./schema.ts";
+import { adopt, hostSpec, identity, netnsName } from "./schema.ts";
 
 export const netnsSchema = z
   .object({
     host: hostSpec.describe("The machine. Replaces."),
     name: netnsName.describe('Namespace name, e.g. "ns1". Replaces.'),
+    adopt,
     ...identity,
   })
   .strict();
@@ -45,8 +46,11 @@ export const netnsProvider = dynamicProvider<NetnsInputs, NetnsInputs>(
       if (marks === undefined) {
         await addNetns(n.host, n.name, netnsMark(n.owner));
       } else if (!marks.includes(netnsMark(n.owner))) {
-        // Ours only when it bears our mark (a create cut short after marking).
-        throw new Error(`network namespace ${n.name} already exists on ${hostLabel(n.host)} and is not this resource's; delete it (ip netns del ${n.name}) or choose another name`);
+        // Ours when it bears our mark (a create cut short after marking), or bears none and adopt is set.
+        const there = `network namespace ${n.name} already exists on ${hostLabel(n.host)} and is not this resource's`;
+        if (marks.some((m) => m.startsWith(MARK_PREFIX))) throw new Error(`${there}: another stack's (its loopback bears another ovs-offload-lab mark); remove it from that stack or choose another name`);
+        if (!n.adopt) throw new Error(`${there}; delete it (ip netns del ${n.name}), choose another name, or set adopt: true to take it over`);
+        await ipBatch(n.host, n.name, [`link property add dev lo altname ${netnsMark(n.owner)}`]);
       }
       return n;
     },

@@ -2,8 +2,8 @@
 import { z } from "zod";
 import { exec, hostLabel } from "./host.ts";
 import { asMap, findClause, managedKeys, mapSettings, mapUpdate, optional, OWNER_KEY, parseFinds, vsctl, type Clause } from "./ovs/vsctl.ts";
-import { dynamicProvider, ownedElsewhere } from "./resource.ts";
-import { externalIds, hostSpec, identity, ifName, stringMap } from "./schema.ts";
+import { claim, dynamicProvider } from "./resource.ts";
+import { adopt, externalIds, hostSpec, identity, ifName, stringMap } from "./schema.ts";
 
 export const PORT_TYPES = ["internal", "gre", "vxlan", "geneve", "system", "tap", "dpdk", "dpdkvhostuser", "dpdkvhostuserclient"] as const;
 export type PortType = (typeof PORT_TYPES)[number];
@@ -18,6 +18,7 @@ export const portSchema = z
     ofportRequest: z.number().int().min(1).max(65279).optional().describe("The OpenFlow port number asked for (1-65279), e.g. 7. In place. OVS: Interface.ofport_request."),
     mtuRequest: z.number().int().min(68).max(65535).optional().describe("MTU asked for (68-65535). In place. OVS: Interface.mtu_request."),
     externalIds: externalIds.default({}).describe('Keys of Interface.external_ids this resource manages, e.g. {virtio_relay: "1"}. In place.'),
+    adopt,
     ...identity,
   })
   .strict();
@@ -109,7 +110,7 @@ export const portProvider = dynamicProvider<PortInputs, PortOutputs>(
     idOf: (p) => `${p.bridge}/${p.name}`,
     async create(p) {
       const found = await readPort(p);
-      if (found && found.owner !== p.owner) throw ownedElsewhere("port", p.name, hostLabel(p.host), found.owner);
+      if (found) claim("port", p.name, hostLabel(p.host), found.owner, p);
       await exec(p.host, createPortArgv(p));
       const made = await readPort(p);
       if (!made || made.error || made.ofport === undefined || made.ofport < 0) {

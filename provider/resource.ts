@@ -49,8 +49,21 @@ export function settleOwner(old: unknown, requested: unknown): unknown {
 
 /** Create found the object already there, made by someone else: refuse rather than take it over. */
 export function ownedElsewhere(what: string, name: string, host: string, owner: string | undefined): Error {
-  const by = owner ? `owned by ${owner}` : "not made by ovs-offload-lab";
-  return new Error(`${what} ${name} already exists on ${host} and is ${by}; remove it there or give this resource another name, then run again`);
+  const what_ = `${what} ${name} already exists on ${host}`;
+  return new Error(
+    owner
+      ? `${what_} and is owned by ${owner}; remove it from that stack, or give this resource another name, then run again`
+      : `${what_} and is not made by ovs-offload-lab; remove it there, give this resource another name, or set adopt: true to take it over, then run again`,
+  );
+}
+
+/**
+ * Whether create may make `found` (the owner its mark names, undefined for
+ * none) this resource's: its own mark (a create cut short), or no mark and
+ * `adopt` set. Another stack's object is never taken. Throws the refusal.
+ */
+export function claim(what: string, name: string, host: string, found: string | undefined, r: { owner: string; adopt: boolean }): void {
+  if (found !== r.owner && (found !== undefined || !r.adopt)) throw ownedElsewhere(what, name, host, found);
 }
 
 /** Inputs every resource has besides its own. */
@@ -65,11 +78,24 @@ export function cookieFor(owner: string): string {
   return BigInt(`0x${createHash("sha256").update(owner).digest("hex").slice(0, 15)}`).toString();
 }
 
-/** The fields of a kind's schema (an object, perhaps refined or transformed): the inputs diff compares. */
-export function inputKeysOf(schema: z.ZodType): string[] {
+/** The fields of a kind's schema (an object, perhaps refined or transformed). */
+function shapeOf(schema: z.ZodType): Record<string, z.ZodType> {
   const object = schema instanceof z.ZodPipe ? schema.in : schema;
   if (!(object instanceof z.ZodObject)) throw new Error("a kind's schema must be a zod object");
-  return Object.keys(object.shape);
+  return object.shape;
+}
+
+/** The inputs diff compares: the schema's fields. */
+export function inputKeysOf(schema: z.ZodType): string[] {
+  return Object.keys(shapeOf(schema));
+}
+
+/**
+ * The defaults of the fields that have one: what state written before a
+ * field existed holds for it, so that adding a field changes no resource.
+ */
+function defaultsOf(schema: z.ZodType): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(shapeOf(schema)).flatMap(([k, f]) => (f instanceof z.ZodDefault ? [[k, f.def.defaultValue]] : [])));
 }
 
 export interface Lifecycle<In extends Identity, Out extends In> {
@@ -122,6 +148,7 @@ export function changedKeys(inputKeys: readonly string[], olds: Record<string, u
 
 export function dynamicProvider<In extends Identity, Out extends In>(kind: Lifecycle<In, Out>) {
   const inputKeys = inputKeysOf(kind.schema);
+  const defaults = defaultsOf(kind.schema);
   return {
     async check(olds: Record<string, unknown>, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult> {
       // __provider is the serialised provider itself; Pulumi puts it back.
@@ -132,7 +159,7 @@ export function dynamicProvider<In extends Identity, Out extends In>(kind: Lifec
       return failures.length ? { failures } : { inputs: inputs ?? { ...news, owner: owned.owner } };
     },
     async diff(_id: string, olds: Out, news: In): Promise<pulumi.dynamic.DiffResult> {
-      const changed = changedKeys(inputKeys, olds as Record<string, unknown>, news as Record<string, unknown>);
+      const changed = changedKeys(inputKeys, { ...defaults, ...olds }, news as Record<string, unknown>);
       const drifted = kind.drift?.(olds) ?? [];
       const replaces = changed.filter((k) => (kind.replaceOn as readonly string[]).includes(k));
       return {

@@ -105,6 +105,14 @@ export const identity = {
   providerVersion: z.string().regex(/^\d{1,4}\.\d{1,4}\.\d{1,4}(-[0-9A-Za-z.-]{1,32})?$/, "must be a version like 0.2.0"),
 };
 
+/** For the kinds that refuse an object already there: take over one that no stack owns instead. */
+export const adopt = z
+  .boolean()
+  .default(false)
+  .describe(
+    "Take over an object of the same name that is already there and that no stack owns (made by hand or by another tool) instead of refusing it: create marks it as this resource's, so destroy removes it. Another stack's object is never taken. Default false. In place (it acts only in create).",
+  );
+
 /** A failure as Pulumi's check reports it. */
 export interface CheckFailure {
   property: string;

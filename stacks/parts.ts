@@ -1,7 +1,9 @@
 // The pieces every scenario is made of: a host's tunnel bridge (br0 with the
 // flow-based GRE port the seed uses), and an application endpoint — an OVS
 // internal port (classic) or a SmartNIC VF (offload) moved into its own
-// network namespace.
+// network namespace. In the resource tree (preview, up, the state) each
+// host's objects are one node: host → br0 → its ports, meters and flows, and
+// host → endpoint → its namespace, VF and link.
 import * as pulumi from "@pulumi/pulumi";
 import { Bridge, Netns, NetnsLink, Port, VfBinding } from "@ovs-offload-lab/provider";
 import { onMachine } from "../provider/host.ts";
@@ -11,19 +13,40 @@ import type { Endpoint } from "./expectations.ts";
 export const BRIDGE = "br0";
 export const GRE_OFPORT = 1;
 
+/** A node of the resource tree that groups objects: a host, or an endpoint on it. */
+class Group extends pulumi.ComponentResource {
+  constructor(kind: "Host" | "Endpoint", name: string, opts?: pulumi.ComponentResourceOptions) {
+    super(`ovs-offload-lab:stack:${kind}`, name, {}, opts);
+  }
+}
+
+/**
+ * Options that put a resource under `parent` in the tree. The alias names
+ * where stacks made before the tree have it (no parent), so that they keep
+ * it rather than replace it.
+ */
+export function under(parent: pulumi.Resource, opts: pulumi.CustomResourceOptions = {}): pulumi.CustomResourceOptions {
+  return { ...opts, parent, aliases: [{ parent: pulumi.rootStackResource }] };
+}
+
 export interface TunnelBridge {
   host: SiteHost;
+  /** The host's node of the resource tree. */
+  group: pulumi.ComponentResource;
   bridge: Bridge;
   gre: Port;
 }
 
 /** br0 with `gre` (ofport 1, remote_ip and key from the flows); secure fail mode: only the stack's flows forward. */
 export function tunnelBridge(host: SiteHost): TunnelBridge {
-  const bridge = new Bridge(`${host.role}-${BRIDGE}`, { host: host.spec, name: BRIDGE, datapathType: host.datapathType, failMode: "secure" });
-  const gre = new Port(`${host.role}-gre`, {
-    host: host.spec, bridge: bridge.name, name: "gre", type: "gre", ofportRequest: GRE_OFPORT, options: { remote_ip: "flow", key: "flow" },
-  });
-  return { host, bridge, gre };
+  const group = new Group("Host", host.role);
+  const bridge = new Bridge(`${host.role}-${BRIDGE}`, { host: host.spec, name: BRIDGE, datapathType: host.datapathType, failMode: "secure" }, under(group));
+  const gre = new Port(
+    `${host.role}-gre`,
+    { host: host.spec, bridge: bridge.name, name: "gre", type: "gre", ofportRequest: GRE_OFPORT, options: { remote_ip: "flow", key: "flow" } },
+    under(bridge),
+  );
+  return { host, group, bridge, gre };
 }
 
 export interface EndpointSpec {
@@ -63,24 +86,25 @@ export function endpoint(site: Site, tb: TunnelBridge, variant: Variant, e: Endp
   const { host } = tb;
   const h = host.spec;
   const id = `${host.role}-${e.name}`;
-  const netns = new Netns(id, { host: h, name: `${site.netnsPrefix}${e.name}` });
+  const group = new Group("Endpoint", id, { parent: tb.group });
+  const netns = new Netns(id, { host: h, name: `${site.netnsPrefix}${e.name}` }, under(group));
   let port: Port;
   let link: pulumi.Input<string>;
   let linkDeps: pulumi.Resource[];
   if (variant === "classic") {
-    port = new Port(`${id}-port`, { host: h, bridge: tb.bridge.name, name: e.internalPort, type: "internal", ofportRequest: e.ofport });
+    port = new Port(`${id}-port`, { host: h, bridge: tb.bridge.name, name: e.internalPort, type: "internal", ofportRequest: e.ofport }, under(tb.bridge));
     link = port.name;
     linkDeps = [port];
   } else {
-    const vf = new VfBinding(`${id}-vf`, { host: h, pciAddress: host.vfPci(e.vf), driver: "nfp_netvf", sysfsRoot: host.sysfsRoot });
-    port = new Port(`${id}-port`, { host: h, bridge: tb.bridge.name, name: representorOf(e.vf), ofportRequest: e.ofport });
+    const vf = new VfBinding(`${id}-vf`, { host: h, pciAddress: host.vfPci(e.vf), driver: "nfp_netvf", sysfsRoot: host.sysfsRoot }, under(group));
+    port = new Port(`${id}-port`, { host: h, bridge: tb.bridge.name, name: representorOf(e.vf), ofportRequest: e.ofport }, under(tb.bridge));
     link = vf.netdev;
     linkDeps = [vf];
   }
   const placed = new NetnsLink(
     id,
     { host: h, link, netns: netns.name, mac: e.mac, mtu: innerMtu, addresses: [e.address], routes: e.routes ?? [], neighbours: e.neighbours ?? [] },
-    { dependsOn: linkDeps },
+    under(group, { dependsOn: linkDeps }),
   );
   return { port, link: placed, endpoint: { exec: onMachine(h, `${site.netnsPrefix}${e.name}`), address: e.address.split("/")[0] } };
 }

@@ -12,7 +12,7 @@
 import { FlowSet } from "@ovs-offload-lab/provider";
 import type { Site, StackConfig, Variant } from "../config.ts";
 import type { Expectation, ScenarioOutputs } from "../expectations.ts";
-import { BRIDGE, endpoint, fromTunnel, hostIn, hostSpecs, toTunnel, tunnelBridge, type EndpointSpec } from "../parts.ts";
+import { BRIDGE, endpoint, fromTunnel, hostIn, hostSpecs, toTunnel, tunnelBridge, under, type EndpointSpec } from "../parts.ts";
 
 export const GATEWAY_MAC = "fa:ff:ff:ff:ff:ff";
 
@@ -52,7 +52,7 @@ function gatewayScenario(site: Site, config: StackConfig, firewall: boolean): Sc
         { match: `ip,${fromTunnel(plan.tunId, gw.underlayIp)},nw_dst=${ip(e)}`, actions: `mod_dl_dst:${e.mac},output:${e.ofport}` },
       ]),
     },
-    { dependsOn: [hostBridge.gre, ...built.map((b) => b.port)] },
+    under(hostBridge.bridge, { dependsOn: [hostBridge.gre, ...built.map((b) => b.port)] }),
   );
 
   const back = toTunnel(plan.tunId, host.underlayIp, "output:in_port");
@@ -67,7 +67,7 @@ function gatewayScenario(site: Site, config: StackConfig, firewall: boolean): Sc
         { table: plan.denyTable, priority: 0, actions: "drop" },
       ]
     : [ns1, ns2].map((dst) => ({ match: `ip,${fromTunnel(plan.tunId, host.underlayIp)},nw_dst=${dst}`, actions: back }));
-  new FlowSet("gateway-flows", { host: gw.spec, bridge: gwBridge.bridge.name, flows: gatewayFlows }, { dependsOn: [gwBridge.gre] });
+  new FlowSet("gateway-flows", { host: gw.spec, bridge: gwBridge.bridge.name, flows: gatewayFlows }, under(gwBridge.bridge, { dependsOn: [gwBridge.gre] }));
 
   const endpoints = Object.fromEntries(specs.map((e, i) => [e.name, built[i].endpoint]));
   const hairpin: Expectation = { kind: "flowPackets", host: "gateway", contains: ["IN_PORT"], why: "the traffic turns at the gateway (output:in_port)" };

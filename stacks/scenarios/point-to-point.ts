@@ -8,7 +8,7 @@
 import { FlowSet, Meter } from "@ovs-offload-lab/provider";
 import type { Site, StackConfig } from "../config.ts";
 import type { Expectation, ScenarioOutputs } from "../expectations.ts";
-import { BRIDGE, endpoint, fromTunnel, hostIn, hostSpecs, toTunnel, tunnelBridge, type EndpointSpec } from "../parts.ts";
+import { BRIDGE, endpoint, fromTunnel, hostIn, hostSpecs, toTunnel, tunnelBridge, under, type EndpointSpec } from "../parts.ts";
 
 const TUN_ID = 1000;
 const APP_OFPORT = 7;
@@ -30,10 +30,14 @@ function pointToPoint(site: Site, config: StackConfig, metered: boolean): Scenar
     endpoints[e.name] = ep.endpoint;
     const meter =
       metered && i === 0
-        ? new Meter(`${tb.host.role}-meter${METER.id}`, {
-            host: tb.host.spec, bridge: tb.bridge.name, meterId: METER.id, unit: "kbps", burst: true,
-            bands: [{ type: "drop", rate: METER.rateKbps, burstSize: METER.burstSizeKb }],
-          })
+        ? new Meter(
+            `${tb.host.role}-meter${METER.id}`,
+            {
+              host: tb.host.spec, bridge: tb.bridge.name, meterId: METER.id, unit: "kbps", burst: true,
+              bands: [{ type: "drop", rate: METER.rateKbps, burstSize: METER.burstSizeKb }],
+            },
+            under(tb.bridge),
+          )
         : undefined;
     new FlowSet(
       `${tb.host.role}-flows`,
@@ -44,7 +48,7 @@ function pointToPoint(site: Site, config: StackConfig, metered: boolean): Scenar
           { match: fromTunnel(TUN_ID, peer.underlayIp), actions: `output:${e.ofport}` },
         ],
       },
-      { dependsOn: [tb.gre, ep.port] },
+      under(tb.bridge, { dependsOn: [tb.gre, ep.port] }),
     );
   }
   const expectations: Expectation[] = [

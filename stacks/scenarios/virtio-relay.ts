@@ -12,7 +12,7 @@ import { shellQuote } from "../../provider/host.ts";
 import { guestFiles } from "../../vm/guest.ts";
 import type { Site, StackConfig } from "../config.ts";
 import type { DatapathProcess, Expectation, ScenarioOutputs } from "../expectations.ts";
-import { BRIDGE, fromTunnel, hostIn, hostSpecs, representorOf, toTunnel, tunnelBridge } from "../parts.ts";
+import { BRIDGE, fromTunnel, hostIn, hostSpecs, representorOf, toTunnel, tunnelBridge, under } from "../parts.ts";
 import { hex } from "./point-to-point.ts";
 
 /** Run by @pulumi/command in the project's root, with the toolchain's node on PATH. */
@@ -43,15 +43,19 @@ export function virtioRelay(site: Site, config: StackConfig): ScenarioOutputs {
     let port: Port;
     let started: command.local.Command;
     if (config.variant === "classic") {
-      started = new command.local.Command(`${role}-${vm}`, {
-        create: shellQuote([...VM_CLI, "start", ...guest, "--tap", TAP]),
-        delete: shellQuote([...VM_CLI, "stop", "--dir", dir]),
-        dir: PROJECT_ROOT,
-      });
-      port = new Port(`${role}-${vm}-port`, { host: host.spec, bridge: tb.bridge.name, name: TAP, ofportRequest: plan.ofport }, { dependsOn: [started] });
+      started = new command.local.Command(
+        `${role}-${vm}`,
+        {
+          create: shellQuote([...VM_CLI, "start", ...guest, "--tap", TAP]),
+          delete: shellQuote([...VM_CLI, "stop", "--dir", dir]),
+          dir: PROJECT_ROOT,
+        },
+        under(tb.group),
+      );
+      port = new Port(`${role}-${vm}-port`, { host: host.spec, bridge: tb.bridge.name, name: TAP, ofportRequest: plan.ofport }, under(tb.bridge, { dependsOn: [started] }));
     } else {
       const vf = labHost.vfs[RELAY_VF];
-      const binding = new VfBinding(`${role}-${vm}-vf`, { host: host.spec, pciAddress: vf.pci, driver: "nfp_uio", sysfsRoot: host.sysfsRoot });
+      const binding = new VfBinding(`${role}-${vm}-vf`, { host: host.spec, pciAddress: vf.pci, driver: "nfp_uio", sysfsRoot: host.sysfsRoot }, under(tb.group));
       const relay = ["--relay-netns", lab.fabricNetns, "--relay-link", vf.parked];
       started = new command.local.Command(
         `${role}-${vm}`,
@@ -60,11 +64,13 @@ export function virtioRelay(site: Site, config: StackConfig): ScenarioOutputs {
           delete: shellQuote([...VM_CLI, "stop", "--dir", dir, ...relay]),
           dir: PROJECT_ROOT,
         },
-        { dependsOn: [binding] },
+        under(tb.group, { dependsOn: [binding] }),
       );
-      port = new Port(`${role}-${vm}-port`, {
-        host: host.spec, bridge: tb.bridge.name, name: representorOf(RELAY_VF), ofportRequest: plan.ofport, externalIds: { virtio_relay: "1" },
-      });
+      port = new Port(
+        `${role}-${vm}-port`,
+        { host: host.spec, bridge: tb.bridge.name, name: representorOf(RELAY_VF), ofportRequest: plan.ofport, externalIds: { virtio_relay: "1" } },
+        under(tb.bridge),
+      );
     }
     new FlowSet(
       `${role}-flows`,
@@ -75,7 +81,7 @@ export function virtioRelay(site: Site, config: StackConfig): ScenarioOutputs {
           { match: fromTunnel(plan.tunId, peer.underlayIp), actions: `output:${plan.ofport}` },
         ],
       },
-      { dependsOn: [tb.gre, port, started] },
+      under(tb.bridge, { dependsOn: [tb.gre, port, started] }),
     );
     const files = guestFiles(dir);
     endpoints[vm] = { console: files.console, address: `198.51.100.${i + 1}` };

@@ -63,7 +63,7 @@ describe("Bridge", () => {
   });
 
   test("reading from a host that does not answer is an error, never 'gone'", async () => {
-    const props = { host: { kind: "netns" as const, netns: `${lab.name}-missing` }, name: "br0", datapathType: "netdev" as const, protocols: [], otherConfig: {}, externalIds: {}, owner: "x", providerVersion: "x" };
+    const props = { host: { kind: "netns" as const, netns: `${lab.name}-missing` }, name: "br0", datapathType: "netdev" as const, protocols: [], otherConfig: {}, externalIds: {}, adopt: false, owner: "x", providerVersion: "x" };
     await expect(bridgeProvider.read("br0", props)).rejects.toThrow(/on netns .*-missing: `ovs-vsctl .*` exited 255: Cannot open network namespace/);
   });
 

@@ -99,3 +99,35 @@ describe("an object of the same name that another owner made since", () => {
     expect(await hostSnapshot(host)).toEqual(before);
   });
 });
+
+describe("adopt: true", () => {
+  test("takes over a bridge, port, meter and namespace made by hand, never another stack's; destroy then removes them", async () => {
+    // Made by hand: what the seed's notes type, before any stack.
+    await vsctl("add-br", "br-own", "--", "set", "Bridge", "br-own", "datapath_type=netdev", "protocols=OpenFlow10,OpenFlow13,OpenFlow14");
+    await vsctl("add-port", "br-own", "own-int", "--", "set", "Interface", "own-int", "type=internal", "ofport_request=7");
+    await exec(host, ["ovs-ofctl", "-O", "OpenFlow13", "add-meter", "br-own", "meter=7,kbps,band=type=drop,rate=500"]);
+    await exec({ kind: "local" }, ["ip", "netns", "add", ns]);
+    const c = await stack("c");
+
+    // Without adopt: refused, and told how to take it over.
+    await expect(c.up(spec)).rejects.toThrow(/bridge br-own already exists on netns \S+ and is not made by ovs-offload-lab; .* set adopt: true to take it over/);
+    const adopting = spec.map((r) => (r.kind === "FlowSet" ? r : { ...r, args: { ...r.args, adopt: true } }));
+    expect((await c.preview(adopting)).changeSummary).toMatchObject({ create: 5 });
+    await c.up(adopting);
+    expect(await vsctl("get", "Bridge", "br-own", "external_ids:ovs-offload-lab.owner")).toMatch(/\/c\/Bridge\/br\/[0-9a-f]{16}"?$/);
+    expect(await vsctl("get", "Port", "own-int", "external_ids:ovs-offload-lab.owner")).toMatch(/\/c\/Port\/p\/[0-9a-f]{16}"?$/);
+    expect(await vsctl("get", "Bridge", "br-own", "external_ids:ovs-offload-lab.meter.7")).toMatch(/\/c\/Meter\/m\//);
+    expect(await meters()).toMatch(/meter=7 kbps bands=\s*type=drop rate=1000/);
+    expect((await exec({ kind: "local" }, ["ip", "-n", ns, "link", "show", "lo"])).stdout).toMatch(/altname ool-ns-[0-9a-f]{16}/);
+    expect((await c.up(adopting)).summary.resourceChanges).toEqual({ same: 7 });
+
+    // Another stack's objects are never adopted.
+    const d = await stack("d");
+    await expect(d.up(adopting)).rejects.toThrow(/bridge br-own already exists on netns \S+ and is owned by \S+\/c\/Bridge\/br\//);
+    await d.destroy();
+
+    await c.destroy();
+    expect(await hostSnapshot(host)).toEqual(before);
+    expect(await namespaces()).not.toContain(ns);
+  });
+});

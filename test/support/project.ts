@@ -19,7 +19,8 @@ export interface ProjectCopy {
 export async function projectCopy(): Promise<ProjectCopy> {
   const dir = await mkdtemp(join(tmpdir(), "ool-project-"));
   await cp(join(REPO, "Pulumi.yaml"), join(dir, "Pulumi.yaml"));
-  await cp(join(REPO, "stacks"), join(dir, "stacks"), { recursive: true });
+  // Not stacks/.pulumi-state: the link to the checkout's state (for pulumi run from stacks/).
+  await cp(join(REPO, "stacks"), join(dir, "stacks"), { recursive: true, filter: (src) => !src.endsWith("/.pulumi-state") });
   for (const linked of ["node_modules", "lab", "provider", "vm", "package.json"]) await symlink(join(REPO, linked), join(dir, linked));
   await mkdir(join(dir, ".pulumi-state"));
   return {
