@@ -159,7 +159,7 @@ export function dynamicProvider<In extends Identity, Out extends In>(kind: Lifec
       return failures.length ? { failures } : { inputs: inputs ?? { ...news, owner: owned.owner } };
     },
     async diff(_id: string, olds: Out, news: In): Promise<pulumi.dynamic.DiffResult> {
-      const changed = changedKeys(inputKeys, { ...defaults, ...olds }, news as Record<string, unknown>);
+      const changed = changedKeys(inputKeys, { ...defaults, ...olds }, { ...defaults, ...news });
       const drifted = kind.drift?.(olds) ?? [];
       const replaces = changed.filter((k) => (kind.replaceOn as readonly string[]).includes(k));
       return {

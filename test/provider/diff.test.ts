@@ -10,6 +10,8 @@ test("state written before a field existed holds its default: adding a field wit
   // adopt came after this state was written.
   expect(await bridgeProvider.diff("br0", bridge as never, { ...bridge, adopt: false } as never)).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
   expect((await bridgeProvider.diff("br0", bridge as never, { ...bridge, adopt: true } as never)).changes).toBe(true);
+  // Refresh diffs the state's old inputs too: neither side has it.
+  expect((await bridgeProvider.diff("br0", bridge as never, bridge as never)).changes).toBe(false);
 });
 
 test("a changed field that the kind replaces on is a replace, deleted first", async () => {

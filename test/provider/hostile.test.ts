@@ -115,8 +115,8 @@ const cases: [Checked, string[], fc.Arbitrary<unknown>][] = [
   ["Bridge", ["host"], badHost],
   ["Bridge", ["externalIds"], every({ "a b": "x" }, { k: 'v"' }, { k: "a=b" }, { k: "x\n" }, { k: "" }, { "a:b": "x" }, { "ovs-offload-lab.owner": "x" }, { "ovs-offload-lab.meter.7": "p/s/Meter/m" })],
   ["Bridge", ["otherConfig"], every({ "a:b": "x" }, { k: "" }, { ".k": "x" })],
-  ["Bridge", ["adopt"], every("true", 1, null, {})],
-  ["Netns", ["adopt"], every("yes", 0, [])],
+  ["Bridge", ["adopt"], every<unknown>("true", 1, null, {})],
+  ["Netns", ["adopt"], every<unknown>("yes", 0, [])],
   // Values are written quoted: a quote or backslash would end or escape the quoting.
   ["OvsConfig", ["otherConfig"], every({}, { "a:b": "x" }, { k: "" }, { k: 'a"b' }, { k: "a\\" }, { k: "x\n" }, { "a b": "1" })],
   ["Bridge", ["owner"], every("", "p/s", "p/s/Bridge/x y", "p/s/bridge/x", "p/s/Bridge/x;reboot", "p/s/Bridge/x/NOTHEX0000000000", "p/s/Bridge/x/0123", `p/s/Bridge/${"x".repeat(600)}`, "p/s/Bridge/x\n")],
