@@ -3,12 +3,13 @@
 // up -> verify -> destroy.
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
+import { mkdir, realpath, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { automation } from "@pulumi/pulumi";
 import { nearestKey, SCENARIOS, stackConfig, VARIANTS, type Scenario, type Variant } from "../stacks/config.ts";
 import type { ScenarioOutputs } from "../stacks/expectations.ts";
-import { mkdir, realpath, writeFile } from "node:fs/promises";
+import { timed } from "../provider/host.ts";
 import { measure, type Measurement, type MeasureSettings } from "./measure.ts";
 import { previewErrors, renderPreview, type PreviewJson } from "./preview.ts";
 import { verify, type CheckResult } from "./verify.ts";
@@ -144,12 +145,6 @@ export interface StackRun {
   measureSeconds?: number;
   destroySeconds?: number;
   error?: string;
-}
-
-async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
-  const start = performance.now();
-  const value = await fn();
-  return [value, (performance.now() - start) / 1000];
 }
 
 /** Measures a stack that is up and writes the result to `dir` as <stack>-<time>.json; returns the file's path. */
