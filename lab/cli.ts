@@ -10,9 +10,13 @@ const HELP = `Usage: npm run lab -- <up|down|status> [--name NAME] [--vfs N]
 The built-in lab: hosts host1, host2 and gateway, each a network namespace
 (<name>-host1, ...) running its own Open vSwitch with the userspace (netdev)
 datapath, joined by a veth underlay (192.0.2.0/24, MTU 9000, on each host's
-br-phy bridge), each with an EMULATED SmartNIC: N VFs, each a veth pair whose
-host end is the representor sdn_v0.<n>, bound through an emulated PCI sysfs
-tree (/run/ovs-offload-lab/<name>/<host>/sys) like the kernel's.
+br-phy bridge), each with an EMULATED SmartNIC: a PF (0000:04:00.0, its
+uplink the underlay link ul0) with N VFs, each a veth pair whose host end is
+the representor sdn_v0.<n>, in an emulated sysfs tree
+(/run/ovs-offload-lab/<name>/<host>/sys) that acts like the kernel's: the
+PF's sriov_numvfs (N at up; write 0, then a count, to remove or make VFs),
+virtfn<n>/physfn links, phys_port_name (pf0vf<n>, p0) and phys_switch_id in
+class/net, driver bind/unbind. No devlink device: no eswitch mode to set.
 
   up       create what is missing (idempotent)
   down     remove every namespace, link, process and file of the lab, also
@@ -21,7 +25,7 @@ tree (/run/ovs-offload-lab/<name>/<host>/sys) like the kernel's.
 
 Options:
   --name NAME   lab name, 1-8 lowercase letters/digits (default ${DEFAULT_LAB_NAME})
-  --vfs N       VFs per emulated NIC, 1-64 (default ${DEFAULT_VF_COUNT}; up only)
+  --vfs N       VFs per emulated NIC (its sriov_totalvfs), 1-64 (default ${DEFAULT_VF_COUNT}; up only)
 `;
 
 async function main(): Promise<number> {

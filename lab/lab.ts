@@ -11,7 +11,7 @@ import { addNetns, deleteNetns, ipBatch, ipJson, netnsNames, type IpLink } from 
 import { LAB_ROOT, UNDERLAY_MTU, type Lab, type LabHost } from "./layout.ts";
 import { OVS_DAEMONS, ovsDaemonPid, startOvs, stopOvs } from "./ovs.ts";
 import { runningFromPidfile, stopPid } from "./process.ts";
-import { boundDriver, writeSysfsTree } from "./sysfs.ts";
+import { boundDriver, enabledVfs, vfLinks, writeSysfsTree } from "./sysfs.ts";
 
 const local = { kind: "local" } as const;
 const EMULATOR = join(import.meta.dirname, "sysfs-emulator.ts");
@@ -48,13 +48,10 @@ export async function labUp(lab: Lab, say: Say): Promise<void> {
       fabricLines.push(`link set ${host.fabricLink} master ${lab.underlaySwitch} up`);
       lines.push(`link set ${host.underlayLink} up`);
     }
-    for (const vf of host.vfs.filter((v) => !links.has(v.representor))) {
-      rootLines.push(`link add ${vf.representor} netns ${host.netns} type veth peer name ${vf.parked} netns ${lab.fabricNetns}`);
-      fabricLines.push(`link property add dev ${vf.parked} altname ${vf.altname}`);
-      // A port of OVS has no addresses: no IPv6 link-local appearing once the VF comes up.
-      lines.push(`link set ${vf.representor} addrgenmode none up`);
-    }
-    hostLines.set(host, lines);
+    const vfs = vfLinks(lab, host, (await enabledVfs(host)).filter((v) => !links.has(v.representor)));
+    rootLines.push(...vfs.root);
+    fabricLines.push(...vfs.fabric);
+    hostLines.set(host, [...lines, ...vfs.host]);
   }
   if (rootLines.length) say(`links: ${rootLines.length} veth pairs (underlay; emulated VF/representor sdn_v0.<n>)`);
   await ipBatch(local, undefined, rootLines);
@@ -70,7 +67,7 @@ export async function labUp(lab: Lab, say: Say): Promise<void> {
 
 async function startEmulator(lab: Lab, say: Say): Promise<void> {
   if ((await emulatorPid(lab)) !== undefined) return;
-  say("sysfs emulator (VF driver binding)");
+  say("sysfs emulator (VF count, VF driver binding)");
   await rm(lab.emulatorPidfile, { force: true });
   const child = spawn(
     "ip",
@@ -107,6 +104,8 @@ export interface HostStatus {
   host: string;
   netns: boolean;
   daemons: Record<(typeof OVS_DAEMONS)[number], number | undefined>;
+  /** The emulated PF's sriov_numvfs: the VFs that exist. */
+  numVfs: number;
   boundVfs: string[];
 }
 
@@ -122,7 +121,8 @@ export async function labStatus(lab: Lab): Promise<LabStatus> {
   const hosts: HostStatus[] = [];
   for (const host of lab.hosts) {
     const boundVfs: string[] = [];
-    for (const vf of host.vfs) {
+    const vfs = await enabledVfs(host);
+    for (const vf of vfs) {
       const driver = await boundDriver(host, vf);
       if (driver) boundVfs.push(`${vf.pci}=${driver}`);
     }
@@ -130,6 +130,7 @@ export async function labStatus(lab: Lab): Promise<LabStatus> {
       host: host.name,
       netns: present.has(host.netns),
       daemons: { "ovsdb-server": await ovsDaemonPid(host, "ovsdb-server"), "ovs-vswitchd": await ovsDaemonPid(host, "ovs-vswitchd") },
+      numVfs: present.has(host.netns) ? vfs.length : 0,
       boundVfs,
     });
   }

@@ -104,6 +104,20 @@ export interface FlowSetArgs {
   meters?: pulumi.Input<pulumi.Input<number>[]>;
 }
 
+/** A PCI physical function's VF count (sriov_numvfs) and eswitch mode, given back on delete. */
+export interface SriovPfArgs {
+  /** The machine with the NIC. Replaces. */
+  host: pulumi.Input<HostSpec>;
+  /** The PF's PCI address, e.g. 0000:04:00.0 (lspci -D; a VF's physfn link points at it). Replaces. */
+  pciAddress: pulumi.Input<string>;
+  /** How many VFs the PF has (sriov_numvfs), 0 to its sriov_totalvfs. In place: the kernel goes through 0, so every VF is removed and made anew; refused while a VfBinding holds one of them. */
+  numVfs: pulumi.Input<number>;
+  /** The eswitch mode (devlink dev eswitch set … mode): "switchdev" (VF representors, TC offload) or "legacy". Default: left as it is. In place, with no VFs for the moment; taken out, the mode the PF had comes back. Not on the lab, whose emulated NIC has no devlink device. */
+  eswitchMode?: pulumi.Input<"legacy" | "switchdev">;
+  /** Where sysfs is mounted. Default "/sys"; the lab passes its emulated tree. Replaces. */
+  sysfsRoot?: pulumi.Input<string>;
+}
+
 /** A PCI VF bound to a driver, given back to its original driver on delete. */
 export interface VfBindingArgs {
   /** The machine with the NIC. Replaces. */
@@ -114,6 +128,8 @@ export interface VfBindingArgs {
   driver: pulumi.Input<string>;
   /** Where sysfs is mounted. Default "/sys"; the lab passes its emulated tree. Replaces. */
   sysfsRoot?: pulumi.Input<string>;
+  /** The VF's representor, named rather than found: for a driver whose representors have no phys_port_name. Default: found in sysfs (the netdev on the PF's eswitch whose phys_port_name is pf<P>vf<N>). In place. */
+  representorName?: pulumi.Input<string>;
 }
 
 /** A network namespace. */

@@ -11,9 +11,11 @@
  *   runs in (or names with `ip -n`) is gone or cannot be entered, a console socket is not there;
  * - `timeout`: it ran out of time and was killed;
  * - `refused`: the tool (or the transport) refused its input;
+ * - `denied`: the host did not let the user run it as root: `sudo -n` (an SSH
+ *   host's `become`) would have had to ask for a password, or wants a terminal;
  * - `failed`: anything else.
  */
-export type ErrorKind = "not-found" | "exists" | "unreachable" | "timeout" | "refused" | "failed";
+export type ErrorKind = "not-found" | "exists" | "unreachable" | "timeout" | "refused" | "denied" | "failed";
 
 /** With exit status 255: iproute2 entering a namespace (ip netns exec, ip -n), or ssh itself. */
 const UNREACHABLE = [
@@ -36,6 +38,20 @@ const UNREACHABLE = [
  * what the program was asked.
  */
 const NOT_RUN = [/^exec of ".*" failed: /m];
+
+/**
+ * sudo's own refusals under -n: no NOPASSWD rule covers the command (sudo
+ * asks for the password before it says whether the user may run it at all),
+ * requiretty, or a command the rules name and this one is not.
+ */
+const DENIED = [/^sudo: a password is required$/m, /^sudo: sorry, you must have a tty to run sudo$/m, /^Sorry, user \S+ is not allowed to execute /m];
+
+/** What to do about a failure of this kind, where the tool's own words do not say it. */
+export const ADVICE: Partial<Record<ErrorKind, string>> = {
+  denied:
+    "the provider runs sudo -n, which never asks for a password: on that host, give the SSH user a sudoers rule with NOPASSWD " +
+    "(and without requiretty), e.g. `<user> ALL=(root) NOPASSWD: ALL` in /etc/sudoers.d/ (docs/stacks.md: An SSH user who is not root)",
+};
 
 const EXISTS = [/ already exists/, /: File exists$/m, /\bOFPMMFC_METER_EXISTS\b/];
 
@@ -85,6 +101,7 @@ export function classify(argv: readonly string[], exitCode: number | null, stder
   const any = (patterns: RegExp[]) => patterns.some((p) => p.test(text));
   if (exitCode === 255 && any(UNREACHABLE)) return "unreachable";
   if (exitCode === 126 || exitCode === 127 || any(NOT_RUN)) return "failed";
+  if (any(DENIED)) return "denied";
   if (any(EXISTS)) return "exists";
   if (any(NOT_FOUND) || (exitCode === 1 && ANSWERS_NO.has(argv[0]))) return "not-found";
   if (any(REFUSED)) return "refused";

@@ -4,10 +4,10 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { lstatSync, mkdirSync, readlinkSync, realpathSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, lstatSync, mkdirSync, readlinkSync, realpathSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
-import { classify, type ErrorKind } from "./errors.ts";
+import { ADVICE, classify, type ErrorKind } from "./errors.ts";
 
 /** How to reach a machine. */
 export type HostSpec =
@@ -24,9 +24,10 @@ export type HostSpec =
    * the Pulumi process) or `identityFile`, a key file's path: no secret is
    * ever an input. The server is verified against `hostKey` (its public key,
    * "ssh-ed25519 AAAA…") or else the user's known_hosts. `netns` and
-   * `ovsRundir` reach a lab host on that machine.
+   * `ovsRundir` reach a lab host on that machine. `become: "sudo"` runs each
+   * command as root through `sudo -n` for a user who is not root.
    */
-  | { kind: "ssh"; address: string; port?: number; user: string; identityFile?: string; hostKey?: string; netns?: string; ovsRundir?: string };
+  | { kind: "ssh"; address: string; port?: number; user: string; become?: "sudo"; identityFile?: string; hostKey?: string; netns?: string; ovsRundir?: string };
 
 export interface ExecOptions {
   /** Fed to the command's standard input. */
@@ -48,8 +49,9 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 
 /**
  * A command that could not be run, exited non-zero or timed out. Its message
- * has the command as a shell line to run again by hand; `kind` says what the
- * failure means (classify), `cause` what stopped a command that never exited.
+ * has the command as a shell line to run again by hand, then what to do where
+ * the tool does not say it; `kind` says what the failure means (classify),
+ * `cause` what stopped a command that never exited.
  */
 export class CommandError extends Error {
   readonly host: string;
@@ -61,14 +63,15 @@ export class CommandError extends Error {
 
   constructor(host: string, argv: readonly string[], exitCode: number | null, stdout: string, stderr: string, why: string, options: { cause?: unknown } = {}) {
     const said = stderr.replace(/\r\n/g, "\n").trim();
-    super(`on ${host}: \`${shellQuote(argv)}\` ${why}${said ? `: ${said}` : ""}`, options);
+    const kind = classify(argv, exitCode, stderr, options.cause);
+    super(`on ${host}: \`${shellQuote(argv)}\` ${why}${said ? `: ${said}` : ""}${ADVICE[kind] ? `\n${ADVICE[kind]}` : ""}`, options);
     this.name = "CommandError";
     this.host = host;
     this.argv = argv;
     this.exitCode = exitCode;
     this.stdout = stdout;
     this.stderr = stderr;
-    this.kind = classify(argv, exitCode, stderr, options.cause);
+    this.kind = kind;
   }
 }
 
@@ -84,7 +87,7 @@ export function ignoring(...kinds: ErrorKind[]): (err: unknown) => undefined {
 export function hostLabel(host: HostSpec): string {
   if (host.kind === "local") return "localhost";
   if (host.kind === "netns") return `netns ${host.netns}`;
-  return `ssh ${host.user}@${host.address}:${host.port ?? 22}${host.netns ? ` netns ${host.netns}` : ""}`;
+  return `ssh ${host.user}@${host.address}:${host.port ?? 22}${host.netns ? ` netns ${host.netns}` : ""}${host.become ? ` with ${host.become}` : ""}`;
 }
 
 /**
@@ -213,9 +216,13 @@ const REMOTE_KILL_AFTER_S = 2;
 export function commandFor(host: HostSpec, argv: readonly string[], timeoutMs = DEFAULT_TIMEOUT_MS): { argv: string[]; env: Record<string, string> } {
   if (host.kind === "local") return { argv: [...argv], env: {} };
   if (host.kind === "ssh") {
+    // sudo -n fails at once where it would prompt. It wraps the whole command, timeout included: a
+    // timeout of root's can kill everything the command started, one of the user's could not; and
+    // env runs after sudo has reset the environment, so OVS_RUNDIR reaches the tools.
+    const become = host.become === "sudo" ? ["sudo", "-n", "--"] : [];
     // coreutils timeout signals the command's whole process group, so what it started goes too.
     const bound = ["timeout", "-k", String(REMOTE_KILL_AFTER_S), String(timeoutMs / 1000)];
-    const remote = [...bound, ...(host.netns ? ["ip", "netns", "exec", host.netns] : []), ...(host.ovsRundir ? ["env", `OVS_RUNDIR=${host.ovsRundir}`] : []), ...argv];
+    const remote = [...become, ...bound, ...(host.netns ? ["ip", "netns", "exec", host.netns] : []), ...(host.ovsRundir ? ["env", `OVS_RUNDIR=${host.ovsRundir}`] : []), ...argv];
     // ssh passes one command line to the remote shell: the only place argv is quoted.
     return { argv: ["ssh", ...sshOptions(host), `${host.user}@${host.address}`, "--", shellQuote(remote)], env: {} };
   }
@@ -255,9 +262,25 @@ export function withExecutor<T>(executor: Executor, fn: () => Promise<T>): Promi
   return executors.run(executor, fn);
 }
 
-/** Runs `argv` on `host` (see transport); every layer above calls this. */
+/**
+ * Runs `argv` on `host` (see transport); every layer above calls this. With
+ * OVS_OFFLOAD_LAB_TRACE set to a file's path, each command is appended to it
+ * as a JSON line when it ends: host, argv, milliseconds, exit code (null: it
+ * never exited). Standard input is left out.
+ */
 export function exec(host: HostSpec, argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
-  return (executors.getStore() ?? transport)(host, argv, options);
+  const run = executors.getStore() ?? transport;
+  const trace = process.env.OVS_OFFLOAD_LAB_TRACE;
+  if (!trace) return run(host, argv, options);
+  const started = performance.now();
+  const traced = (exitCode: number | null) => appendFileSync(trace, `${JSON.stringify({ host: hostLabel(host), argv, ms: Math.round(performance.now() - started), exitCode })}\n`);
+  return run(host, argv, options).then(
+    (result) => (traced(0), result),
+    (err: unknown) => {
+      traced(err instanceof CommandError ? err.exitCode : null);
+      throw err;
+    },
+  );
 }
 
 /**

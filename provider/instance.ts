@@ -6,8 +6,7 @@
 // over by the next up, never refused as another stack's.
 import { randomBytes } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { lazyProvider } from "./loader.ts";
-import { TYPE_MODULE } from "./resource.ts";
+import { DynamicResource } from "./loader.ts";
 import { INSTANCE_PATTERN } from "./schema.ts";
 
 export interface StackInstanceInputs {
@@ -42,11 +41,11 @@ export const stackInstanceProvider = {
 } satisfies Required<Omit<pulumi.dynamic.ResourceProvider, "configure">> & { idOf(inputs: StackInstanceInputs): string };
 
 /** The stack's instance id, for owners; one resource per program (see stackInstance). */
-export class StackInstance extends pulumi.dynamic.Resource {
+export class StackInstance extends DynamicResource {
   declare readonly instance: pulumi.Output<string>;
 
   constructor(name: string, opts?: pulumi.CustomResourceOptions) {
-    super(lazyProvider("StackInstance"), name, { instance: undefined }, opts, TYPE_MODULE, "StackInstance");
+    super("StackInstance", "StackInstance", name, { instance: undefined }, opts);
   }
 }
 

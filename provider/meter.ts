@@ -63,8 +63,7 @@ export const meterProvider = dynamicProvider<MeterInputs, MeterOutputs>(
     deleteBeforeReplace: true,
     idOf: (m) => `${m.bridge}/meter=${m.meterId}`,
     async create(m) {
-      const existing = await dump(m);
-      const owner = await meterOwner(m);
+      const [existing, owner] = await Promise.all([dump(m), meterOwner(m)]);
       if (existing) claim("meter", String(m.meterId), `bridge ${m.bridge} on ${hostLabel(m.host)}`, owner, m);
       // The mark first: a create cut short between the two steps leaves a mark
       // with no meter, which the next create takes over, never a meter of ours

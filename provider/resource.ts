@@ -13,7 +13,7 @@ import { stackInstance } from "./instance.ts";
 import { checkInputs, OWNER_PATTERN, UNKNOWN } from "./schema.ts";
 
 /** Written into every resource's inputs; a new value updates the state's provider in place. */
-export const PROVIDER_VERSION = "0.2.0";
+export const PROVIDER_VERSION = "0.3.0";
 
 /** Resources made before this version carry no mark where one is new (Netns). */
 export const MARKED_SINCE = "0.2.0";
@@ -25,9 +25,6 @@ export function madeBefore(version: string, since: string): boolean {
   for (let i = 0; i < 3; i++) if (a[i] !== b[i]) return (a[i] ?? 0) < (b[i] ?? 0);
   return false;
 }
-
-/** Resource types read `pulumi-nodejs:ovs-offload-lab:<Kind>`. */
-export const TYPE_MODULE = "ovs-offload-lab";
 
 /**
  * `<project>/<stack>/<Kind>/<name>/<stack instance>`: names alone are the
@@ -130,9 +127,20 @@ function stable(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** Outputs as Pulumi can carry them: no undefined members. */
-function plain<T>(value: T): T {
-  return JSON.parse(JSON.stringify(value)) as T;
+function hasUndefined(value: unknown): boolean {
+  if (value === undefined) return true;
+  if (value === null || typeof value !== "object") return false;
+  if (Array.isArray(value)) return value.some(hasUndefined);
+  for (const k in value) if (hasUndefined((value as Record<string, unknown>)[k])) return true;
+  return false;
+}
+
+/**
+ * Outputs as Pulumi can carry them: no undefined members. Only an output
+ * that has one is copied, so a large one (a FlowSet's flows) costs a scan.
+ */
+export function plain<T>(value: T): T {
+  return hasUndefined(value) ? (JSON.parse(JSON.stringify(value)) as T) : value;
 }
 
 function containsUnknown(value: unknown): boolean {

@@ -1,24 +1,24 @@
-// The resources a Pulumi program makes: one class per kind, each a thin
-// shell over its kind's provider (loaded at run time, see loader.ts). Its
+// The resources a Pulumi program makes: one class per kind, each a Pulumi
+// dynamic resource whose provider is loaded at run time (see loader.ts). Its
 // args are provider/args.ts, written from the kind's schema; nothing here
 // names zod, so neither do the package's declarations.
 import * as pulumi from "@pulumi/pulumi";
-import type { BridgeArgs, FlowArgs, FlowSetArgs, MeterArgs, NetnsArgs, NetnsLinkArgs, OvsConfigArgs, PortArgs, VethArgs, VfBindingArgs } from "./args.ts";
+import type { BridgeArgs, FlowArgs, FlowSetArgs, MeterArgs, NetnsArgs, NetnsLinkArgs, OvsConfigArgs, PortArgs, SriovPfArgs, VethArgs, VfBindingArgs } from "./args.ts";
 import type { HostSpec } from "./host.ts";
-import { lazyProvider, type Kind } from "./loader.ts";
-import { ownerOf, PROVIDER_VERSION, TYPE_MODULE } from "./resource.ts";
+import { DynamicResource, type Kind } from "./loader.ts";
+import { ownerOf, PROVIDER_VERSION } from "./resource.ts";
 
 /**
- * Every resource: the kind's provider as loaded at run time, the args with
- * the owner and provider version added, and the outputs that are not inputs
- * declared (undefined) so that the engine fills them. `type` is the resource
- * type when it is not the kind's (a Flow is a FlowSet).
+ * Every resource: the args with the owner and provider version added, and
+ * the outputs that are not inputs declared (undefined) so that the engine
+ * fills them. `type` is the resource type when it is not the kind's (a Flow
+ * is a FlowSet).
  */
-export class OvsResource extends pulumi.dynamic.Resource {
+export class OvsResource extends DynamicResource {
   constructor(kind: Kind, name: string, args: object, opts?: pulumi.CustomResourceOptions, more: { type?: string; outputs?: readonly string[] } = {}) {
     const type = more.type ?? kind;
     const outputs = Object.fromEntries((more.outputs ?? []).map((key) => [key, undefined]));
-    super(lazyProvider(kind), name, { ...args, ...outputs, owner: ownerOf(type, name), providerVersion: PROVIDER_VERSION }, opts, TYPE_MODULE, type);
+    super(kind, type, name, { ...args, ...outputs, owner: ownerOf(type, name), providerVersion: PROVIDER_VERSION }, opts);
   }
 }
 
@@ -117,13 +117,29 @@ export class Veth extends OvsResource {
   }
 }
 
+/** A PCI physical function's VF count (sriov_numvfs) and eswitch mode, given back on delete. */
+export class SriovPf extends OvsResource {
+  /** sriov_totalvfs: the most VFs the PF can have. */
+  declare readonly totalVfs: pulumi.Output<number>;
+  /** The VFs' PCI addresses by index (virtfn<N>), for VfBindings. */
+  declare readonly vfs: pulumi.Output<string[]>;
+  declare readonly originalNumVfs: pulumi.Output<number>;
+  declare readonly originalEswitchMode: pulumi.Output<string>;
+
+  constructor(name: string, args: SriovPfArgs, opts?: pulumi.CustomResourceOptions) {
+    super("SriovPf", name, args, opts, { outputs: ["totalVfs", "vfs", "originalNumVfs", "originalEswitchMode"] });
+  }
+}
+
 /** A PCI VF bound to a driver, given back to its original driver on delete. */
 export class VfBinding extends OvsResource {
   declare readonly originalDriver: pulumi.Output<string>;
   /** The VF's netdev name when the driver makes one (nfp_netvf), else "". */
   declare readonly netdev: pulumi.Output<string>;
+  /** The VF's representor (representorName, or found in sysfs: phys_switch_id and phys_port_name pf<P>vf<N>), for its Port. */
+  declare readonly representor: pulumi.Output<string>;
 
   constructor(name: string, args: VfBindingArgs, opts?: pulumi.CustomResourceOptions) {
-    super("VfBinding", name, args, opts, { outputs: ["originalDriver", "netdev"] });
+    super("VfBinding", name, args, opts, { outputs: ["originalDriver", "netdev", "representor"] });
   }
 }

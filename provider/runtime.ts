@@ -10,6 +10,7 @@ import { netnsLinkProvider } from "./netns-link.ts";
 import { ovsConfigProvider } from "./ovs-config.ts";
 import { portProvider } from "./port.ts";
 import { ancestorNamed, procIdentity, stillRunning } from "./proc.ts";
+import { sriovPfProvider } from "./sriov-pf.ts";
 import { vethProvider } from "./veth.ts";
 import { vfBindingProvider } from "./vf-binding.ts";
 
@@ -20,6 +21,7 @@ export const providers = {
   Port: portProvider,
   Meter: meterProvider,
   FlowSet: flowSetProvider,
+  SriovPf: sriovPfProvider,
   VfBinding: vfBindingProvider,
   Netns: netnsProvider,
   NetnsLink: netnsLinkProvider,

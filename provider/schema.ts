@@ -40,6 +40,7 @@ export const hostSpec = z.discriminatedUnion("kind", [
       address: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.:-]{0,252}$/, "must be a host name or an IP address"),
       port: z.number().int().min(1).max(65535).optional(),
       user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a user name: lowercase letters, digits, '_' or '-'"),
+      become: z.literal("sudo", 'must be "sudo" (each command run as root through sudo -n), or left out').optional(),
       identityFile: absolutePath.optional(),
       hostKey: z
         .string()

@@ -3,12 +3,14 @@
 // delete; it is kept on the VF's host too, with the owner, before the bind,
 // so that a create cut short is finished (or recovered) exactly and another
 // stack's binding of the VF is refused. A bind that fails puts the VF back.
-import { posix } from "node:path";
+// Its output `representor` is the VF's representor, found in sysfs (or named).
 import { z } from "zod";
-import { exec, hostLabel, ignoring } from "./host.ts";
+import { hostLabel } from "./host.ts";
+import { readRecord, removeRecord, writeRecord, type HostRecord } from "./host-record.ts";
 import { bind, currentDriver, deviceExists, netdevs, type PciDevice } from "./pci.ts";
+import { findRepresentor } from "./representor.ts";
 import { dynamicProvider, ownedElsewhere } from "./resource.ts";
-import { hostSpec, identity, pciAddress, sysfsRoot } from "./schema.ts";
+import { hostSpec, identity, ifName, pciAddress, sysfsRoot } from "./schema.ts";
 
 export const vfBindingSchema = z
   .object({
@@ -16,6 +18,11 @@ export const vfBindingSchema = z
     pciAddress: pciAddress.describe("The VF's PCI address, e.g. 0000:04:08.0. Replaces."),
     driver: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, "must be a driver name: lowercase letters, digits, '_' or '-'").describe('The driver to bind: "nfp_netvf" (a netdev), "nfp_uio" or "vfio-pci" (for DPDK). In place (rebinds).'),
     sysfsRoot: sysfsRoot.default("/sys").describe('Where sysfs is mounted. Default "/sys"; the lab passes its emulated tree. Replaces.'),
+    representorName: ifName
+      .optional()
+      .describe(
+        "The VF's representor, named rather than found: for a driver whose representors have no phys_port_name. Default: found in sysfs (the netdev on the PF's eswitch whose phys_port_name is pf<P>vf<N>). In place.",
+      ),
     ...identity,
   })
   .strict();
@@ -27,38 +34,20 @@ export interface VfBindingOutputs extends VfBindingInputs {
   originalDriver: string;
   /** The VF's netdev, when the driver makes one ("" otherwise). */
   netdev: string;
+  /** The VF's representor: `representorName`, or the one found in sysfs. */
+  representor: string;
 }
 
-/**
- * Where a binding keeps on the VF's host what it found there: beside a lab
- * host's emulated sysfs, else in /run (gone at reboot, like the binding).
- */
-const recordFile = (v: PciDevice) => posix.join(v.sysfsRoot === "/sys" ? "/run/ovs-offload-lab" : posix.dirname(v.sysfsRoot), "vf-binding", v.pciAddress);
-
-/** Who bound the VF, and the driver it had before. */
-interface BindingRecord {
-  owner: string;
+/** Who bound the VF, and the driver it had before (host-record.ts). */
+interface BindingRecord extends HostRecord {
   originalDriver: string;
 }
 
-async function readRecord(v: PciDevice): Promise<BindingRecord | undefined> {
-  const found = await exec(v.host, ["cat", recordFile(v)]).catch(ignoring("not-found"));
-  return found ? (JSON.parse(found.stdout) as BindingRecord) : undefined;
-}
+const RECORD = "vf-binding";
+const readBinding = (v: PciDevice) => readRecord<BindingRecord>(v, RECORD, v.pciAddress);
 
-/** Written whole or not at all: a new file (parents made), renamed into place. */
-async function writeRecord(v: PciDevice, record: BindingRecord): Promise<void> {
-  const file = recordFile(v);
-  await exec(v.host, ["mkdir", "-p", posix.dirname(file)]);
-  await exec(v.host, ["tee", `${file}.new`], { stdin: JSON.stringify(record) });
-  await exec(v.host, ["mv", "-f", `${file}.new`, file]);
-}
-
-async function removeRecord(v: PciDevice): Promise<void> {
-  const file = recordFile(v);
-  await exec(v.host, ["rm", "-f", file]);
-  await exec(v.host, ["rmdir", "--ignore-fail-on-non-empty", posix.dirname(file)]);
-}
+/** The representor to report: the one named, or the one sysfs shows. */
+const representorOf = (v: VfBindingInputs) => (v.representorName !== undefined ? Promise.resolve(v.representorName) : findRepresentor(v));
 
 /** Binds `driver`, or, when that fails, puts the VF back on `previous` ("" for none) and says so: all or nothing. */
 async function bindOrPutBack(v: VfBindingInputs, driver: string, previous: string): Promise<void> {
@@ -75,10 +64,10 @@ async function bindOrPutBack(v: VfBindingInputs, driver: string, previous: strin
   }
 }
 
-async function state(v: VfBindingInputs, originalDriver: string): Promise<VfBindingOutputs | undefined> {
-  if (!(await deviceExists(v))) return undefined;
+/** The binding as the VF (which is there) shows it now. */
+async function state(v: VfBindingInputs, originalDriver: string, representor: string): Promise<VfBindingOutputs> {
   const driver = (await currentDriver(v)) ?? "";
-  return { ...v, driver, originalDriver, netdev: (await netdevs(v))[0] ?? "" };
+  return { ...v, driver, originalDriver, netdev: (await netdevs(v))[0] ?? "", representor };
 }
 
 export const vfBindingProvider = dynamicProvider<VfBindingInputs, VfBindingOutputs>(
@@ -89,37 +78,44 @@ export const vfBindingProvider = dynamicProvider<VfBindingInputs, VfBindingOutpu
     idOf: (v) => v.pciAddress,
     async create(v) {
       if (!(await deviceExists(v))) throw new Error(`no PCI device ${v.pciAddress} under ${v.sysfsRoot}/bus/pci/devices; is SR-IOV enabled (sriov_numvfs)?`);
-      const record = await readRecord(v);
+      const record = await readBinding(v);
       if (record && record.owner !== v.owner) throw ownedElsewhere("VF", v.pciAddress, hostLabel(v.host), record.owner);
+      // Before anything changes: a representor that cannot be found leaves the VF as it was.
+      const representor = await representorOf(v);
       // A record of ours is a create cut short: the driver it found is the original, not the one bound now.
       const originalDriver = record?.originalDriver ?? (await currentDriver(v)) ?? "";
-      if (!record) await writeRecord(v, { owner: v.owner, originalDriver });
+      if (!record) await writeRecord(v, RECORD, v.pciAddress, { owner: v.owner, originalDriver });
       try {
         await bindOrPutBack(v, v.driver, originalDriver);
       } catch (err) {
         // Back as it was (else the record stays, for the next create or recover).
-        if ((await currentDriver(v)) === (originalDriver || undefined)) await removeRecord(v);
+        if ((await currentDriver(v)) === (originalDriver || undefined)) await removeRecord(v, RECORD, v.pciAddress);
         throw err;
       }
-      return (await state(v, originalDriver))!;
+      return state(v, originalDriver, representor);
     },
     async read(_id, props) {
-      const record = await readRecord(props);
+      const record = await readBinding(props);
       // Another binding holds the VF now: this one is gone.
       if (record && record.owner !== props.owner) return undefined;
       // A create read back by recover has only its inputs: what it found is on the host, or it never began.
       const originalDriver = record?.originalDriver ?? props.originalDriver;
-      return originalDriver === undefined ? undefined : state(props, originalDriver);
+      if (originalDriver === undefined || !(await deviceExists(props))) return undefined;
+      // A representor renamed (or a VF that moved) is drift: the Port that takes this name follows it.
+      return state(props, originalDriver, await representorOf(props));
     },
     async update(_id, olds, news) {
+      const representor = await representorOf(news);
       await bindOrPutBack(news, news.driver, olds.driver);
-      return (await state(news, olds.originalDriver))!;
+      return state(news, olds.originalDriver, representor);
     },
     async delete(_id, props) {
-      const record = await readRecord(props);
+      const record = await readBinding(props);
       if (record && record.owner !== props.owner) return;
       if (await deviceExists(props)) await bind(props, (record?.originalDriver ?? props.originalDriver) || undefined);
-      if (record) await removeRecord(props);
+      if (record) await removeRecord(props, RECORD, props.pciAddress);
     },
+    // A binding made before the representor was an output has none in its state: an update finds it.
+    drift: (olds) => (olds.representor === undefined ? ["representor"] : []),
   },
 );

@@ -7,12 +7,12 @@ import { labDown, labUp } from "../lab/lab.ts";
 import { DEFAULT_LAB_NAME, labLayout } from "../lab/layout.ts";
 import { exitWith } from "../lab/process.ts";
 import { SCENARIOS } from "../stacks/config.ts";
-import { DEFAULT_SETTINGS, type MeasureSettings } from "./measure.ts";
+import { DEFAULT_SETTINGS, measureSettings, type MeasureSettings } from "./measure.ts";
 import { buildComment, readPreviews } from "./pr-comment.ts";
 import { recoverStack } from "./recover.ts";
 import { writeReport } from "./report.ts";
 import { measureStack, openStack, previewText, REPORTS, runStack, scenarioOutputs, STACK_NAMES, stacksNamed, summaryTable, type ProjectOptions, type StackRun } from "./stacks.ts";
-import { verify } from "./verify.ts";
+import { noneFailed, verify } from "./verify.ts";
 
 const HELP = `Usage: npm run scenario -- <command> [--stack NAME | --scenario NAME] [--out DIR]
 
@@ -30,12 +30,16 @@ demo.
            [--artifact-url URL] (.github/workflows/preview.yml)
   up       pulumi up
   verify   check what each stack says must hold (ping, TCP, throughput,
-           flow counters, conntrack) on a stack that is up
+           flow counters, conntrack) on a stack that is up; an offload
+           stack's datapath flows in hardware, sampled during that traffic
+           (on the lab: "offloaded: 0 (lab: no hardware)", n/a, not passed)
   measure  measure a stack that is up as the seed did (ping; iperf3, one
-           stream and parallel ones; CPU of the datapath processes), write
-           reports/<stack>-<time>.json, then the report
+           stream and several at once; during each, every machine's CPU
+           from /proc/stat, busiest core and all cores, as top shows it, and
+           the datapath processes' CPU), write reports/<stack>-<time>.json,
+           then the report
   report   write reports/report.md and reports/<scenario>.svg from the
-           newest measurement of each stack, and print the table
+           newest measurement of each stack, and print its tables
   destroy  pulumi destroy
   recover  after an up that was killed (SIGKILL, a second Ctrl-C, a lost
            terminal): remove the stack's lock if the pulumi that holds it no
@@ -55,26 +59,30 @@ Options:
                     request to preview; measurements still go to reports/
   --base DIR, --head DIR, --artifact-url URL
                     comment: the two trees' previews, where they are in full
-  --runs N          measure: runs per stack (default ${DEFAULT_SETTINGS.runs})
-  --seconds N       measure: seconds per iperf3 run (default ${DEFAULT_SETTINGS.seconds})
-  --parallel N,M    measure: parallel stream counts (default ${DEFAULT_SETTINGS.parallel.join(",")})
+  --runs N          measure, demo: runs per stack (default ${DEFAULT_SETTINGS.runs}, at most 20)
+  --seconds N       measure, demo: seconds per iperf3 run (default ${DEFAULT_SETTINGS.seconds}, at most
+                    3600; the seed's ran 100)
+  --parallel N,M    measure, demo: stream counts of the multi-stream runs
+                    (default ${DEFAULT_SETTINGS.parallel.join(",")}); with iperf3 before 3.16, N processes
+                    on N ports, else one with -P N (the JSON says which)
+  --rps NAME:DEV,…  measure, real hosts only: Receive Packet Steering over
+                    all online CPUs on each receive queue of device DEV on
+                    host or endpoint NAME (e.g. host2:ens1f0np0) while
+                    measuring, each queue's rps_cpus written back as it was
+                    after; refused on the lab (its hosts share this
+                    machine's CPUs and have no NIC queues)
 `;
 
 const say = (line: string) => console.log(line);
 
-function settingsFrom(values: { runs?: string; seconds?: string; parallel?: string }): MeasureSettings {
-  const count = (name: string, v: string | undefined, fallback: number, max: number) => {
-    if (v === undefined) return fallback;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`--${name} must be a whole number from 1 to ${max}, not ${JSON.stringify(v)}`);
-    return n;
-  };
-  return {
-    ...DEFAULT_SETTINGS,
-    runs: count("runs", values.runs, DEFAULT_SETTINGS.runs, 20),
-    seconds: count("seconds", values.seconds, DEFAULT_SETTINGS.seconds, 60),
-    parallel: values.parallel === undefined ? DEFAULT_SETTINGS.parallel : values.parallel.split(",").map((p) => count("parallel", p, 1, 64)),
-  };
+/** The measure options, checked by the settings' schema; an error names the option. */
+function settingsFrom(values: { runs?: string; seconds?: string; parallel?: string; rps?: string }): MeasureSettings {
+  const input = { runs: values.runs, seconds: values.seconds, parallel: values.parallel?.split(","), rps: values.rps?.split(",") };
+  const parsed = measureSettings.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const option = String(issue.path[0]);
+  throw new Error(`--${option} ${issue.message}, not ${JSON.stringify(values[option as keyof typeof values])}`);
 }
 
 async function report(): Promise<void> {
@@ -94,7 +102,7 @@ async function demo(stacks: string[], settings: MeasureSettings, project: Projec
   }
   say(`\n${summaryTable(runs)}`);
   await report();
-  return runs.every((r) => !r.error && r.verify?.every((c) => c.ok));
+  return runs.every((r) => !r.error && r.verify && noneFailed(r.verify));
 }
 
 /** Every stack previewed, one failing not stopping the rest; true when all could be. */
@@ -123,7 +131,7 @@ async function main(): Promise<number> {
     options: {
       stack: { type: "string" }, scenario: { type: "string" }, out: { type: "string" }, project: { type: "string" },
       base: { type: "string" }, head: { type: "string" }, "artifact-url": { type: "string" },
-      runs: { type: "string" }, seconds: { type: "string" }, parallel: { type: "string" }, help: { type: "boolean", short: "h" },
+      runs: { type: "string" }, seconds: { type: "string" }, parallel: { type: "string" }, rps: { type: "string" }, help: { type: "boolean", short: "h" },
     },
   });
   const command = positionals[0];
@@ -140,15 +148,20 @@ async function main(): Promise<number> {
     return stack;
   };
   switch (command) {
-    case "demo":
-      return (await demo(stacks, settingsFrom(values), project)) ? 0 : 1;
-    case "measure":
+    case "demo": {
+      const settings = settingsFrom(values);
+      if (settings.rps.length) throw new Error("--rps is for stacks on real hosts: demo runs on the lab, where it is not applicable (its hosts share this machine's CPUs and have no NIC queues)");
+      return (await demo(stacks, settings, project)) ? 0 : 1;
+    }
+    case "measure": {
+      const settings = settingsFrom(values);
       for (const s of stacks) {
-        const [, file] = await measureStack(await open(s, "measure"), REPORTS, settingsFrom(values), (l) => say(`  ${l}`));
+        const [, file] = await measureStack(await open(s, "measure"), REPORTS, settings, (l) => say(`  ${l}`));
         say(`${s}: ${file}`);
       }
       await report();
       return 0;
+    }
     case "report":
       await report();
       return 0;
@@ -167,7 +180,7 @@ async function main(): Promise<number> {
       let ok = true;
       for (const s of stacks) {
         const results = await verify(await scenarioOutputs(await open(s, "verify")), (l) => say(`  ${l}`));
-        ok &&= results.every((r) => r.ok);
+        ok &&= noneFailed(results);
       }
       return ok ? 0 : 1;
     }

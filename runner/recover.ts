@@ -10,7 +10,7 @@ import { cmdline, stopPid } from "../lab/process.ts";
 import type { Kind } from "../provider/loader.ts";
 import { ancestorNamed, procIdentity, startedAt, type ProcIdentity } from "../provider/proc.ts";
 import { idOf } from "../provider/runtime.ts";
-import { TYPE_MODULE } from "../provider/resource.ts";
+import { TYPE_MODULE } from "../provider/loader.ts";
 
 const OUR_TYPE = `pulumi-nodejs:dynamic/${TYPE_MODULE}:`;
 

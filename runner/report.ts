@@ -1,13 +1,15 @@
 // The comparison report: classic beside offload per scenario, the measured
 // figures (from the measurement JSON files, each labelled lab or hardware by
-// where it was measured) beside the seed's hardware ones, as a Markdown table
-// and one Vega-Lite chart per scenario rendered to SVG.
+// where it was measured) beside the seed's hardware ones, as a Markdown table,
+// a second one of each machine's CPU during the streams as top shows it
+// (busiest core and all cores: user, system, softirq), and one Vega-Lite
+// chart per scenario rendered to SVG.
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
 import { SCENARIOS, VARIANTS, type Scenario } from "../stacks/config.ts";
-import type { Measurement } from "./measure.ts";
+import type { MachineCpuSummary, Measurement } from "./measure.ts";
 import { SEED } from "./seed.ts";
 
 export const LAB_LABEL = "lab (userspace-datapath emulation)";
@@ -62,6 +64,44 @@ export function markdownTable(measurements: Measurement[]): string {
   ].join("\n");
 }
 
+const pct = (n: number) => n.toFixed(0);
+/** top's order and words: "2 us, 58 sy, 33 si, 7 id" (medians). */
+const topLine = (s: MachineCpuSummary["all"]) => `${pct(s.user.median)} us, ${pct(s.system.median)} sy, ${pct(s.softirq.median)} si, ${pct(s.idle.median)} id`;
+const cores = (c: { cores: string[] }) => [...new Set(c.cores)].sort().join(", ");
+
+function cpuRows(m: Measurement, lead: string): string[] {
+  if (!m.summary.cpu) return [`${lead} - | not recorded (measured before per-CPU figures were) | | | |`];
+  return Object.entries(m.summary.cpu).flatMap(([streams, machines]) =>
+    machines.map((c) => {
+      const where = `${c.hosts.join(", ")} (${c.cpus} CPUs${c.hosts.length > 1 ? ", one machine" : ""})`;
+      const softirq = cores(c.mostSoftirq) === cores(c.busiest) ? "the busiest" : `${cores(c.mostSoftirq)}: ${pct(c.mostSoftirq.share.softirq.median)} si`;
+      return `${lead} ${streams} | ${where} | ${cores(c.busiest)}: ${topLine(c.busiest.share)} | ${topLine(c.all)} | ${softirq} |`;
+    }),
+  );
+}
+
+/** The CPU table: per scenario, classic then offload, each stack's machines during each stream count, as top shows them. */
+export function cpuTable(measurements: Measurement[]): string {
+  const rows: string[] = [];
+  for (const scenario of SCENARIOS) {
+    for (const variant of VARIANTS) {
+      const ms = measured(measurements, scenario, variant);
+      if (!ms.length) rows.push(`| ${scenario} | ${variant} | - | not measured | | | | | |`);
+      for (const m of ms) rows.push(...cpuRows(m, `| ${scenario} | ${variant} | ${m.stack} | ${targetOf(m)} |`));
+    }
+  }
+  return [
+    "| scenario | variant | stack | measured on | streams | machine: hosts (CPUs) | busiest core, % | all cores, % | most softirq |",
+    "|---|---|---|---|---|---|---|---|---|",
+    ...rows,
+    "",
+    "CPU during each stream, from /proc/stat on every machine under the stack's hosts, as top shows it: the busiest core (the least idle; which it was, each run's) " +
+      "and all cores together, like top's %CpuN and %Cpu(s) lines — us user, sy system, si softirq, id idle (hi, ni, wa, st in the JSON); median of the runs. " +
+      `Hosts that are network namespaces of one machine share its CPUs and its one row: on the ${LAB_LABEL}, every host, guest and process of the lab, and whatever else runs on this machine. ` +
+      "The seed's own top figures are in the notes column above.",
+  ].join("\n");
+}
+
 /** The chart's data: one row per variant (with its stack's name when that is not the built-in one), series and source. */
 export function chartValues(scenario: Scenario, measurements: Measurement[]) {
   const values: { variant: string; series: string; source: string; gbps: number }[] = [];
@@ -103,10 +143,10 @@ export async function chartSvg(scenario: Scenario, measurements: Measurement[]):
   return view.toSVG();
 }
 
-/** Writes report.md and one <scenario>.svg per scenario measured into `dir`; returns the Markdown table. */
+/** Writes report.md and one <scenario>.svg per scenario measured into `dir`; returns the Markdown tables. */
 export async function writeReport(dir: string): Promise<string> {
   const measurements = await latestMeasurements(dir);
-  const table = markdownTable(measurements);
+  const table = `${markdownTable(measurements)}\n\n## CPU during the streams\n\n${cpuTable(measurements)}`;
   const charts: string[] = [];
   for (const scenario of SCENARIOS.filter((s) => measurements.some((m) => m.scenario === s))) {
     await writeFile(join(dir, `${scenario}.svg`), await chartSvg(scenario, measurements));

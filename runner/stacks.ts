@@ -12,7 +12,7 @@ import type { ScenarioOutputs } from "../stacks/expectations.ts";
 import { timed } from "../provider/host.ts";
 import { measure, type Measurement, type MeasureSettings } from "./measure.ts";
 import { previewErrors, renderPreview, type PreviewJson } from "./preview.ts";
-import { verify, type CheckResult } from "./verify.ts";
+import { noneFailed, verify, type CheckResult } from "./verify.ts";
 
 export const REPO = join(import.meta.dirname, "..");
 /** Where measurements and the report go (git-ignored). */
@@ -193,8 +193,10 @@ export async function runStack(
 export function summaryTable(runs: StackRun[]): string {
   const s = (n?: number) => (n === undefined ? "-" : `${n.toFixed(1)} s`);
   const rows = runs.map((r) => {
-    const checks = r.verify ? `${r.verify.filter((c) => c.ok).length}/${r.verify.length}` : "-";
-    const ok = !r.error && r.verify?.every((c) => c.ok);
+    // An n/a check (offload on the lab) is neither passed nor failed.
+    const na = r.verify?.filter((c) => c.status === "n/a").length ?? 0;
+    const checks = r.verify ? `${r.verify.filter((c) => c.status === "passed").length}/${r.verify.length - na}${na ? ` (${na} n/a)` : ""}` : "-";
+    const ok = !r.error && r.verify && noneFailed(r.verify);
     return `| ${r.stack} | ${s(r.upSeconds)} | ${checks} | ${s(r.verifySeconds)} | ${s(r.measureSeconds)} | ${s(r.destroySeconds)} | ${ok ? "ok" : "FAILED"} |`;
   });
   return ["| stack | up | checks passed | verify | measure | destroy | result |", "|---|---|---|---|---|---|---|", ...rows].join("\n");

@@ -45,25 +45,44 @@ export async function ping(from: Endpoint, to: string, count = 3): Promise<PingR
   return parsePing(r.stdout);
 }
 
-/** Whether a TCP socket listens on `port`, from the kernel's own table (no ss in a busybox guest). */
-async function listening(at: Endpoint, port: number): Promise<boolean> {
-  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
+/** The TCP ports that sockets listen on, from the kernel's own table (no ss in a busybox guest); one read, as a guest's console takes one command at a time. */
+async function listeningPorts(at: Endpoint): Promise<Set<number>> {
   const { stdout } = await runOn(at, ["cat", "/proc/net/tcp"]);
-  return stdout.split("\n").some((line) => {
+  const ports = new Set<number>();
+  for (const line of stdout.split("\n")) {
     const [, local, , state] = line.trim().split(/\s+/);
-    return local?.endsWith(`:${hexPort}`) && state === "0A"; // 0A: LISTEN
-  });
+    if (state === "0A" && local?.includes(":")) ports.add(parseInt(local.split(":")[1], 16)); // 0A: LISTEN
+  }
+  return ports;
 }
 
 /** Runs `fn` while an iperf3 server listens on `at`'s address; the server is stopped by its pid afterwards. */
-export async function withIperfServer<T>(at: Endpoint, fn: () => Promise<T>): Promise<T> {
-  const pidfile = `/tmp/ool-iperf3-${randomBytes(6).toString("hex")}.pid`;
-  await runOn(at, ["iperf3", "--server", "--bind", at.address, "--port", String(IPERF_PORT), "--daemon", "--pidfile", pidfile]);
+export function withIperfServer<T>(at: Endpoint, fn: () => Promise<T>): Promise<T> {
+  return withIperfServers(at, 1, () => fn());
+}
+
+/**
+ * Runs `fn` while `count` iperf3 servers (one process each) listen on `at`'s
+ * address, on ports 5201 and up; each is stopped by its pid afterwards, those
+ * already started too when starting another fails.
+ */
+export async function withIperfServers<T>(at: Endpoint, count: number, fn: (ports: number[]) => Promise<T>): Promise<T> {
+  const ports = Array.from({ length: count }, (_, i) => IPERF_PORT + i);
+  const pidfiles: string[] = [];
   try {
-    if (!(await waitFor(() => listening(at, IPERF_PORT), 5000))) throw new Error(`iperf3 did not listen on ${at.address}:${IPERF_PORT} within 5 s`);
-    return await fn();
+    for (const port of ports) {
+      const pidfile = `/tmp/ool-iperf3-${randomBytes(6).toString("hex")}.pid`;
+      pidfiles.push(pidfile);
+      await runOn(at, ["iperf3", "--server", "--bind", at.address, "--port", String(port), "--daemon", "--pidfile", pidfile]);
+    }
+    const all = async () => {
+      const open = await listeningPorts(at);
+      return ports.every((p) => open.has(p));
+    };
+    if (!(await waitFor(all, 5000))) throw new Error(`iperf3 did not listen on ${at.address} port${count > 1 ? "s" : ""} ${ports.join(", ")} within 5 s`);
+    return await fn(ports);
   } finally {
-    await stopByPidfile(at, pidfile);
+    for (const pidfile of pidfiles) await stopByPidfile(at, pidfile);
   }
 }
 
@@ -90,13 +109,36 @@ export function parseIperf(json: string): IperfResult {
   return { receivedBps: bps, report };
 }
 
-/** One iperf3 TCP run from `from` to a server at `to` (see withIperfServer). */
-export async function iperf(from: Endpoint, to: Endpoint, seconds: number, streams = 1): Promise<IperfResult> {
-  const argv = ["iperf3", "--client", to.address, "--port", String(IPERF_PORT), "--time", String(seconds), "--parallel", String(streams), "--json", "--connect-timeout", String(CONNECT_TIMEOUT_MS)];
+/** One iperf3 TCP run from `from` to a server at `to` (see withIperfServer), of `streams` streams in the one process. */
+export async function iperf(from: Endpoint, to: Endpoint, seconds: number, streams = 1, port = IPERF_PORT): Promise<IperfResult> {
+  const argv = ["iperf3", "--client", to.address, "--port", String(port), "--time", String(seconds), "--parallel", String(streams), "--json", "--connect-timeout", String(CONNECT_TIMEOUT_MS)];
   const r = await runOn(from, argv, { timeoutMs: (seconds + 15) * 1000 }).catch((e: unknown) => {
     // iperf3 -J reports its own errors as JSON on stdout; a run cut short (a timeout) has no whole report.
     if (e instanceof CommandError && e.kind === "failed" && e.stdout.trim().startsWith("{")) return e;
     throw e;
   });
   return parseIperf(r.stdout);
+}
+
+/**
+ * iperf3 processes at once from `from`, one stream each, one per server port
+ * (see withIperfServers); every one has finished when this settles, and the
+ * first failure is the error.
+ */
+export async function iperfProcesses(from: Endpoint, to: Endpoint, seconds: number, ports: number[]): Promise<IperfResult[]> {
+  const settled = await Promise.allSettled(ports.map((port) => iperf(from, to, seconds, 1, port)));
+  const failed = settled.find((s) => s.status === "rejected");
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<IperfResult>).value);
+}
+
+/** The version `iperf3 --version` says, e.g. "3.12" from "iperf 3.12 (cJSON 1.7.15)". */
+export function parseIperfVersion(output: string): { version: string; major: number; minor: number } {
+  const m = /^iperf (\d+)\.(\d+)\S*/m.exec(output);
+  if (!m) throw new Error(`no iperf3 version in: ${output.trim().slice(0, 200)}`);
+  return { version: m[0].slice("iperf ".length), major: Number(m[1]), minor: Number(m[2]) };
+}
+
+export async function iperfVersion(at: Endpoint): Promise<ReturnType<typeof parseIperfVersion>> {
+  return parseIperfVersion((await runOn(at, ["iperf3", "--version"])).stdout);
 }

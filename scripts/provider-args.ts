@@ -14,6 +14,7 @@ import { netnsLinkSchema } from "../provider/netns-link.ts";
 import { netnsSchema } from "../provider/netns.ts";
 import { ovsConfigSchema } from "../provider/ovs-config.ts";
 import { portSchema } from "../provider/port.ts";
+import { sriovPfSchema } from "../provider/sriov-pf.ts";
 import { vethSchema } from "../provider/veth.ts";
 import { vfBindingSchema } from "../provider/vf-binding.ts";
 
@@ -74,6 +75,7 @@ export function argsSource(): string {
     ["Port", "An Open vSwitch port with its interface.", portSchema],
     ["Meter", "An OpenFlow meter.", meterSchema],
     ["FlowSet", "Flows applied together, atomically, owned by the resource.", flowSetSchema],
+    ["SriovPf", "A PCI physical function's VF count (sriov_numvfs) and eswitch mode, given back on delete.", sriovPfSchema],
     ["VfBinding", "A PCI VF bound to a driver, given back to its original driver on delete.", vfBindingSchema],
     ["Netns", "A network namespace.", netnsSchema],
     ["NetnsLink", "A link moved into a network namespace and configured there.", netnsLinkSchema],

@@ -4,7 +4,7 @@
 import { z } from "zod";
 import { DEFAULT_LAB_NAME, LAB_NAME_PATTERN, labLayout, type Lab } from "../lab/layout.ts";
 import type { HostSpec } from "../provider/host.ts";
-import { hostSpec, pciAddress, sysfsRoot } from "../provider/schema.ts";
+import { hostSpec, ifName, pciAddress, sysfsRoot } from "../provider/schema.ts";
 
 export const SCENARIOS = ["internal-vs-netvf", "meter", "gateway-forward", "gateway-firewall", "virtio-relay"] as const;
 export const VARIANTS = ["classic", "offload"] as const;
@@ -12,6 +12,16 @@ export type Scenario = (typeof SCENARIOS)[number];
 export type Variant = (typeof VARIANTS)[number];
 export const ROLES = ["host1", "host2", "gateway"] as const;
 export type Role = (typeof ROLES)[number];
+
+/**
+ * A VF the offload variants use: its PCI address, and its representor when
+ * it is to be named rather than found in sysfs (phys_switch_id and
+ * phys_port_name pf<P>vf<N>). A bare address is the first alone.
+ */
+const vfEntry = z.preprocess(
+  (v) => (typeof v === "string" ? { pciAddress: v } : v),
+  z.object({ pciAddress, representor: ifName.optional() }).strict(),
+);
 
 /** A real host, reached over SSH (or this machine). */
 const realHost = z
@@ -21,8 +31,8 @@ const realHost = z
     underlayIp: z.ipv4({ message: "must be an IPv4 address" }),
     datapathType: z.enum(["system", "netdev"]).default("system"),
     sysfsRoot: sysfsRoot.default("/sys"),
-    /** The SmartNIC's VFs the offload variants use, by VF index: their PCI addresses. */
-    vfs: z.record(z.string().regex(/^\d{1,2}$/, "VF indexes are numbers"), pciAddress).default({}),
+    /** The SmartNIC's VFs the offload variants use, by VF index: "0000:04:08.0", or { pciAddress, representor }. */
+    vfs: z.record(z.string().regex(/^\d{1,2}$/, "VF indexes are numbers"), vfEntry).default({}),
   })
   .strict();
 
@@ -47,8 +57,10 @@ export interface SiteHost {
   underlayIp: string;
   datapathType: "system" | "netdev";
   sysfsRoot: string;
-  /** PCI address of VF `index`; its representor is sdn_v0.<index>. */
+  /** PCI address of VF `index`. */
   vfPci(index: number): string;
+  /** VF `index`'s representor when the config names it; undefined: its VfBinding finds it in sysfs. */
+  representor(index: number): string | undefined;
 }
 
 /** Where a stack is built, and the prefix that keeps its namespace names apart from others'. */
@@ -128,7 +140,7 @@ export function siteOf(config: StackConfig): Site {
     const hosts: Site["hosts"] = {};
     for (const [i, role] of ROLES.entries()) {
       const h = lab.hosts[i];
-      hosts[role] = { role, spec: h.spec, underlayIp: h.underlayIp, datapathType: "netdev", sysfsRoot: h.sysfs, vfPci: (n) => h.vfs[n].pci };
+      hosts[role] = { role, spec: h.spec, underlayIp: h.underlayIp, datapathType: "netdev", sysfsRoot: h.sysfs, vfPci: (n) => h.vfs[n].pci, representor: () => undefined };
     }
     return { hosts, netnsPrefix: `${lab.name}-`, lab };
   }
@@ -139,10 +151,11 @@ export function siteOf(config: StackConfig): Site {
     hosts[role] = {
       role, spec: h.host, underlayIp: h.underlayIp, datapathType: h.datapathType, sysfsRoot: h.sysfsRoot,
       vfPci: (n) => {
-        const pci = h.vfs[String(n)];
-        if (!pci) throw new Error(`the offload variant needs VF ${n} on ${role}: set ${role}.vfs."${n}" to its PCI address in the stack's config`);
-        return pci;
+        const vf = h.vfs[String(n)];
+        if (!vf) throw new Error(`the offload variant needs VF ${n} on ${role}: set ${role}.vfs."${n}" to its PCI address in the stack's config`);
+        return vf.pciAddress;
       },
+      representor: (n) => h.vfs[String(n)]?.representor,
     };
   }
   return { hosts, netnsPrefix: "" };

@@ -1,5 +1,6 @@
 // What a scenario says must hold once it is up, as data in the stack's
 // outputs; `npm run scenario -- verify` checks each one (runner/verify.ts).
+import type * as pulumi from "@pulumi/pulumi";
 import type { HostSpec } from "../provider/host.ts";
 import type { Role, Scenario, Variant } from "./config.ts";
 
@@ -13,7 +14,13 @@ export type Expectation =
   /** The packet counters of the flows on `host` whose text has every `contains` item moved during the checks. */
   | { kind: "flowPackets"; host: Role; contains: string[]; why: string }
   /** `host`'s conntrack zone holds committed connections after the checks. */
-  | { kind: "conntrack"; host: Role; zone: number; why: string };
+  | { kind: "conntrack"; host: Role; zone: number; why: string }
+  /**
+   * `host`'s datapath flows through its VF representors are in hardware, sampled
+   * during the checks' traffic; verify makes one per host of an offload
+   * variant's `offload` output.
+   */
+  | { kind: "offloaded"; host: Role; representors: string[]; why: string };
 
 /**
  * An application endpoint and its address: its commands run on a host (its
@@ -42,4 +49,17 @@ export interface ScenarioOutputs {
   processes?: DatapathProcess[];
   /** The meter's configured rate, where the scenario has one. */
   meterRateMbps?: number;
+  /** Offload variants: the VF representors on each host's bridge, where verify looks for the datapath in hardware. */
+  offload?: Representors;
+}
+
+/** VF representor ports by host, e.g. { host1: ["sdn_v0.0"] }. */
+export type Representors = Partial<Record<Role, string[]>>;
+
+/** The program's side of it: the representor ports' names, Pulumi outputs while the program runs. */
+export type RepresentorPorts = Partial<Record<Role, pulumi.Input<string>[]>>;
+
+/** The `offload` output of an offload variant (a classic one has none): the stack output holds the names resolved, as verify reads them. */
+export function offloadOutput(variant: Variant, ports: RepresentorPorts): Pick<ScenarioOutputs, "offload"> {
+  return variant === "offload" ? { offload: ports as Representors } : {};
 }

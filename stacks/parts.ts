@@ -56,7 +56,7 @@ export interface EndpointSpec {
   ofport: number;
   /** Classic: the internal port's name. */
   internalPort: string;
-  /** Offload: the VF (its representor is sdn_v0.<vf>). */
+  /** Offload: the VF, by index (its representor is found in sysfs, or named in the config). */
   vf: number;
   /** Address with prefix length, e.g. "198.51.100.1/24". */
   address: string;
@@ -73,8 +73,15 @@ export interface BuiltEndpoint {
   endpoint: Endpoint;
 }
 
-export function representorOf(vf: number): string {
-  return `sdn_v0.${vf}`;
+/**
+ * VF `index` of `host` bound to `driver`, and the name of its representor
+ * for the Port: the config's, known at preview, else the one the binding
+ * finds in sysfs.
+ */
+export function vfWithRepresentor(host: SiteHost, index: number, driver: string, name: string, opts: pulumi.CustomResourceOptions): { binding: VfBinding; representor: pulumi.Input<string> } {
+  const named = host.representor(index);
+  const binding = new VfBinding(name, { host: host.spec, pciAddress: host.vfPci(index), driver, sysfsRoot: host.sysfsRoot, representorName: named }, opts);
+  return { binding, representor: named ?? binding.representor };
 }
 
 /**
@@ -96,10 +103,10 @@ export function endpoint(site: Site, tb: TunnelBridge, variant: Variant, e: Endp
     link = port.name;
     linkDeps = [port];
   } else {
-    const vf = new VfBinding(`${id}-vf`, { host: h, pciAddress: host.vfPci(e.vf), driver: "nfp_netvf", sysfsRoot: host.sysfsRoot }, under(group));
-    port = new Port(`${id}-port`, { host: h, bridge: tb.bridge.name, name: representorOf(e.vf), ofportRequest: e.ofport }, under(tb.bridge));
-    link = vf.netdev;
-    linkDeps = [vf];
+    const vf = vfWithRepresentor(host, e.vf, "nfp_netvf", `${id}-vf`, under(group));
+    port = new Port(`${id}-port`, { host: h, bridge: tb.bridge.name, name: vf.representor, ofportRequest: e.ofport }, under(tb.bridge));
+    link = vf.binding.netdev;
+    linkDeps = [vf.binding];
   }
   const placed = new NetnsLink(
     id,

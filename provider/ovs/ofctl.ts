@@ -65,9 +65,14 @@ export function bundleArgv(bridge: string): string[] {
   return ofctl("OpenFlow14", ["--bundle", "add-flows", bridge, "-"]);
 }
 
-/** The flows on `bridge` (only `cookie`'s, when given), with their counters when `stats`. */
-export function dumpFlowsArgv(bridge: string, cookie?: string, options: { stats?: boolean } = {}): string[] {
-  return ofctl("OpenFlow14", [...(options.stats ? [] : ["--no-stats"]), "dump-flows", bridge, ...(cookie ? [`cookie=${cookieHex(cookie)}/-1`] : [])]);
+/**
+ * The flows on `bridge` (only `cookie`'s, when given; only those `match`
+ * selects, when given: a match without priority, which selects the flows it
+ * equals or is more general than), with their counters when `stats`.
+ */
+export function dumpFlowsArgv(bridge: string, cookie?: string, options: { stats?: boolean; match?: string } = {}): string[] {
+  const selector = [...(cookie ? [`cookie=${cookieHex(cookie)}/-1`] : []), ...(options.match ? [options.match] : [])].join(",");
+  return ofctl("OpenFlow14", [...(options.stats ? [] : ["--no-stats"]), "dump-flows", bridge, ...(selector ? [selector] : [])]);
 }
 
 /** Canonicalises flows with the host's own OVS, before anything is applied. */

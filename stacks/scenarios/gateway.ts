@@ -7,11 +7,12 @@
 //   ns2, ns2 may not open any to ns1. Unlike the seed's flows, allowed new
 //   connections are committed (ct(commit)) so their replies are +est.
 // Classic: internal ports internal1/internal2 (ofports 11/12), tun_id 1000,
-// zone 2, tables 2 and 12. Offload: VFs 0/1, representors sdn_v0.0/sdn_v0.1
-// (ofports 21/22), tun_id 2000, zone 1, tables 1 and 11 — one tun_id per path.
+// zone 2, tables 2 and 12. Offload: VFs 0/1, their representors (sdn_v0.0/
+// sdn_v0.1 on the lab) ofports 21/22, tun_id 2000, zone 1, tables 1 and 11 —
+// one tun_id per path.
 import { FlowSet } from "@ovs-offload-lab/provider";
 import type { Site, StackConfig, Variant } from "../config.ts";
-import type { Expectation, ScenarioOutputs } from "../expectations.ts";
+import { offloadOutput, type Expectation, type ScenarioOutputs } from "../expectations.ts";
 import { BRIDGE, endpoint, fromTunnel, hostIn, hostSpecs, toTunnel, tunnelBridge, under, type EndpointSpec } from "../parts.ts";
 
 export const GATEWAY_MAC = "fa:ff:ff:ff:ff:ff";
@@ -88,7 +89,7 @@ function gatewayScenario(site: Site, config: StackConfig, firewall: boolean): Sc
       ];
   return {
     scenario: config.scenario, variant: config.variant, bridge: BRIDGE, hosts: hostSpecs(site, ["host1", "gateway"]), endpoints, expectations,
-    measure: { from: "ns1", to: "ns2" },
+    measure: { from: "ns1", to: "ns2" }, ...offloadOutput(config.variant, { host1: built.map((b) => b.port.name) }),
   };
 }
 

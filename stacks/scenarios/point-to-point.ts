@@ -1,13 +1,13 @@
 // Scenarios 1 and 2 of the seed: an application endpoint on host1 and one on
 // host2, joined by GRE tun_id 1000 between the hosts' br0.
 //   internal-vs-netvf: classic, an OVS internal port; offload, a VF netdev
-//   (nfp_netvf) whose representor sdn_v0.0 is the port — both ofport 7.
+//   (nfp_netvf) whose representor (sdn_v0.0 on the lab) is the port — both ofport 7.
 //   meter: the same path with meter 7 (kbps, burst, drop above 200 Mbit/s)
 //   on host1's in_port=7 flow. The seed found no meters in classic OVS; the
 //   lab's userspace datapath has them, so both variants carry the meter.
 import { FlowSet, Meter } from "@ovs-offload-lab/provider";
 import type { Site, StackConfig } from "../config.ts";
-import type { Expectation, ScenarioOutputs } from "../expectations.ts";
+import { offloadOutput, type Expectation, type RepresentorPorts, type ScenarioOutputs } from "../expectations.ts";
 import { BRIDGE, endpoint, fromTunnel, hostIn, hostSpecs, toTunnel, tunnelBridge, under, type EndpointSpec } from "../parts.ts";
 
 const TUN_ID = 1000;
@@ -25,9 +25,11 @@ function pointToPoint(site: Site, config: StackConfig, metered: boolean): Scenar
     { tb: tunnelBridge(h2), e: app(2), peer: h1 },
   ];
   const endpoints: ScenarioOutputs["endpoints"] = {};
+  const ports: RepresentorPorts = {};
   for (const [i, { tb, e, peer }] of sides.entries()) {
     const ep = endpoint(site, tb, config.variant, e, config.innerMtu);
     endpoints[e.name] = ep.endpoint;
+    ports[tb.host.role] = [ep.port.name];
     const meter =
       metered && i === 0
         ? new Meter(
@@ -60,7 +62,7 @@ function pointToPoint(site: Site, config: StackConfig, metered: boolean): Scenar
   ];
   return {
     scenario: config.scenario, variant: config.variant, bridge: BRIDGE, hosts: hostSpecs(site, ["host1", "host2"]), endpoints, expectations,
-    measure: { from: "app1", to: "app2" }, ...(metered ? { meterRateMbps: METER.rateKbps / 1000 } : {}),
+    measure: { from: "app1", to: "app2" }, ...(metered ? { meterRateMbps: METER.rateKbps / 1000 } : {}), ...offloadOutput(config.variant, ports),
   };
 }
 

@@ -1,18 +1,19 @@
 // Scenario 5 of the seed: a VM on host1 and one on host2, joined by GRE.
 //   classic: the VM's NIC is tap vnet1, ofport 31 on br0; tun_id 3000.
 //   offload: the VM's NIC is served by virtio-relay, which forwards between
-//   it and VF 21 bound to nfp_uio; the VF's representor sdn_v0.21 is ofport 41
-//   with external_ids:virtio_relay=1; tun_id 4000.
+//   it and VF 21 bound to nfp_uio; the VF's representor (found in sysfs:
+//   sdn_v0.21 on the lab) is ofport 41 with external_ids:virtio_relay=1;
+//   tun_id 4000.
 // The VMs are real QEMU guests (vm/); the relay is a lab EMULATION of
 // Netronome's (vm/relay.py), so this scenario builds on the lab only.
 import { join } from "node:path";
 import * as command from "@pulumi/command";
-import { FlowSet, Port, VfBinding } from "@ovs-offload-lab/provider";
+import { FlowSet, Port } from "@ovs-offload-lab/provider";
 import { shellQuote } from "../../provider/host.ts";
 import { guestFiles } from "../../vm/guest.ts";
 import type { Site, StackConfig } from "../config.ts";
-import type { DatapathProcess, Expectation, ScenarioOutputs } from "../expectations.ts";
-import { BRIDGE, fromTunnel, hostIn, hostSpecs, representorOf, toTunnel, tunnelBridge, under } from "../parts.ts";
+import { offloadOutput, type DatapathProcess, type Expectation, type RepresentorPorts, type ScenarioOutputs } from "../expectations.ts";
+import { BRIDGE, fromTunnel, hostIn, hostSpecs, toTunnel, tunnelBridge, under, vfWithRepresentor } from "../parts.ts";
 import { hex } from "./point-to-point.ts";
 
 /** Run by @pulumi/command in the project's root, with the toolchain's node on PATH. */
@@ -32,6 +33,7 @@ export function virtioRelay(site: Site, config: StackConfig): ScenarioOutputs {
   const roles = ["host1", "host2"] as const;
   const endpoints: ScenarioOutputs["endpoints"] = {};
   const processes: DatapathProcess[] = [];
+  const ports: RepresentorPorts = {};
   for (const [i, role] of roles.entries()) {
     const host = hostIn(site, role);
     const peer = hostIn(site, roles[1 - i]);
@@ -54,9 +56,8 @@ export function virtioRelay(site: Site, config: StackConfig): ScenarioOutputs {
       );
       port = new Port(`${role}-${vm}-port`, { host: host.spec, bridge: tb.bridge.name, name: TAP, ofportRequest: plan.ofport }, under(tb.bridge, { dependsOn: [started] }));
     } else {
-      const vf = labHost.vfs[RELAY_VF];
-      const binding = new VfBinding(`${role}-${vm}-vf`, { host: host.spec, pciAddress: vf.pci, driver: "nfp_uio", sysfsRoot: host.sysfsRoot }, under(tb.group));
-      const relay = ["--relay-netns", lab.fabricNetns, "--relay-link", vf.parked];
+      const vf = vfWithRepresentor(host, RELAY_VF, "nfp_uio", `${role}-${vm}-vf`, under(tb.group));
+      const relay = ["--relay-netns", lab.fabricNetns, "--relay-link", labHost.vfs[RELAY_VF].parked];
       started = new command.local.Command(
         `${role}-${vm}`,
         {
@@ -64,14 +65,15 @@ export function virtioRelay(site: Site, config: StackConfig): ScenarioOutputs {
           delete: shellQuote([...VM_CLI, "stop", "--dir", dir, ...relay]),
           dir: PROJECT_ROOT,
         },
-        under(tb.group, { dependsOn: [binding] }),
+        under(tb.group, { dependsOn: [vf.binding] }),
       );
       port = new Port(
         `${role}-${vm}-port`,
-        { host: host.spec, bridge: tb.bridge.name, name: representorOf(RELAY_VF), ofportRequest: plan.ofport, externalIds: { virtio_relay: "1" } },
+        { host: host.spec, bridge: tb.bridge.name, name: vf.representor, ofportRequest: plan.ofport, externalIds: { virtio_relay: "1" } },
         under(tb.bridge),
       );
     }
+    ports[role] = [port.name];
     new FlowSet(
       `${role}-flows`,
       {
@@ -95,6 +97,6 @@ export function virtioRelay(site: Site, config: StackConfig): ScenarioOutputs {
   ];
   return {
     scenario: config.scenario, variant: config.variant, bridge: BRIDGE, hosts: hostSpecs(site, roles), endpoints, expectations,
-    measure: { from: "vm1", to: "vm2" }, processes,
+    measure: { from: "vm1", to: "vm2" }, processes, ...offloadOutput(config.variant, ports),
   };
 }

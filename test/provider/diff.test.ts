@@ -2,6 +2,7 @@
 // defaults) and replace rules.
 import { expect, test } from "vitest";
 import { bridgeProvider } from "../../provider/bridge.ts";
+import { plain } from "../../provider/resource.ts";
 
 const host = { kind: "netns", netns: "ool-host1" } as const;
 const bridge = { host, name: "br0", datapathType: "netdev", protocols: ["OpenFlow10", "OpenFlow13", "OpenFlow14"], otherConfig: {}, externalIds: {}, owner: "p/s/Bridge/br/0123456789abcdef", providerVersion: "0.2.0" };
@@ -17,4 +18,10 @@ test("state written before a field existed holds its default: adding a field wit
 test("a changed field that the kind replaces on is a replace, deleted first", async () => {
   const next = { ...bridge, adopt: false, datapathType: "system" };
   expect(await bridgeProvider.diff("br0", { ...bridge, adopt: false } as never, next as never)).toEqual({ changes: true, replaces: ["datapathType"], deleteBeforeReplace: true });
+});
+
+test("outputs lose their undefined members, and an output without any is passed on as it is", () => {
+  expect(plain({ a: 1, b: undefined, c: { d: undefined, e: [{ f: undefined, g: "x" }] } })).toEqual({ a: 1, c: { e: [{ g: "x" }] } });
+  const clean = { flows: [{ table: 0, match: "", actions: "drop" }], meters: [] };
+  expect(plain(clean)).toBe(clean);
 });

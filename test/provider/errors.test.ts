@@ -1,5 +1,5 @@
 // The one classifier of failed commands, on real failures recorded through
-// the transport (test/fixtures/errors/recorded.json: OVS, iproute2, ssh,
+// the transport (test/fixtures/errors/recorded.json: OVS, iproute2, ssh, sudo,
 // coreutils, ping, each failing the way a host makes them fail), and on the
 // ways a command can fail without exiting.
 import { readFileSync } from "node:fs";
@@ -69,6 +69,10 @@ const expected: Record<string, ErrorKind> = {
   "netns exec missing program": "failed",
   "timeout missing program (the ssh wrapper)": "failed",
   "env missing program (the ssh wrapper)": "failed",
+  // sudo -n (an SSH host's become) would have had to ask, or is not allowed: what the user must change on the host.
+  "sudo password required": "denied",
+  "sudo requiretty": "denied",
+  "sudo command not allowed": "denied",
 };
 
 describe("classify, on recorded failures", () => {
@@ -111,6 +115,17 @@ describe("CommandError", () => {
     expect(err).toBeInstanceOf(CommandError);
     expect(err).toMatchObject({ kind: "not-found", exitCode: 2 });
     expect((err as Error).message).toBe("on localhost: `ls -1 '/nonexistent dir/net'` exited 2: ls: cannot access '/nonexistent dir/net': No such file or directory");
+  });
+
+  test("sudo's refusal: the message says what to change on the host", () => {
+    const refusal = failures.find((f) => f.what === "sudo password required")!;
+    const err = new CommandError("ssh deploy@198.51.100.10:22 with sudo", refusal.argv, refusal.exitCode, "", refusal.stderr, `exited ${refusal.exitCode}`);
+    expect(err.kind).toBe("denied");
+    expect(err.message).toBe(
+      "on ssh deploy@198.51.100.10:22 with sudo: `ovs-vsctl --timeout=20 -- del-br nosuch` exited 1: sudo: a password is required\n" +
+        "the provider runs sudo -n, which never asks for a password: on that host, give the SSH user a sudoers rule with NOPASSWD (and without requiretty), " +
+        "e.g. `<user> ALL=(root) NOPASSWD: ALL` in /etc/sudoers.d/ (docs/stacks.md: An SSH user who is not root)",
+    );
   });
 
   test.each([

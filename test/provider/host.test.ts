@@ -2,8 +2,9 @@ import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, 
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { CommandError, commandFor, exec, type HostSpec, shellQuote, sshOptions, waitFor } from "../../provider/host.ts";
+import { CommandError, commandFor, exec, hostLabel, type HostSpec, shellQuote, sshOptions, waitFor, withExecutor } from "../../provider/host.ts";
 import { isRunning, procStat } from "../../provider/proc.ts";
+import { hostSpec } from "../../provider/schema.ts";
 
 const local = { kind: "local" } as const;
 const hostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKx7Zz9t5GqXkq1kKJ5m0m0rP3hX1F2Lw0cB2d9yQ0Yv";
@@ -95,6 +96,60 @@ describe("exec", () => {
 });
 
 describe("over SSH", () => {
+  // The whole argv: ssh's options, the destination, and one command line quoted by shellQuote alone.
+  // sudo wraps all of it, timeout included (root's timeout can kill what the command started);
+  // env comes after sudo, whose reset would drop an OVS_RUNDIR set before it.
+  test.each([
+    { who: "root", extra: {}, line: "timeout -k 2 20 ovs-ofctl add-flows br0 -" },
+    { who: "a sudo user", extra: { user: "deploy", become: "sudo" }, line: "sudo -n -- timeout -k 2 20 ovs-ofctl add-flows br0 -" },
+    {
+      who: "root, in a lab host's namespace with its OVS",
+      extra: { netns: "lab-host2", ovsRundir: "/run/x" },
+      line: "timeout -k 2 20 ip netns exec lab-host2 env OVS_RUNDIR=/run/x ovs-ofctl add-flows br0 -",
+    },
+    {
+      who: "a sudo user, in a lab host's namespace with its OVS",
+      extra: { user: "deploy", become: "sudo", netns: "lab-host2", ovsRundir: "/run/x" },
+      line: "sudo -n -- timeout -k 2 20 ip netns exec lab-host2 env OVS_RUNDIR=/run/x ovs-ofctl add-flows br0 -",
+    },
+  ] as const)("the exact ssh argv for $who", ({ extra, line }) => {
+    const host = sshHost({ port: 2222, ...extra });
+    const { argv, env } = commandFor(host, ["ovs-ofctl", "add-flows", "br0", "-"], 20_000);
+    expect(env).toEqual({});
+    expect(argv).toEqual([
+      "ssh",
+      "-o", "BatchMode=yes",
+      "-o", "ConnectTimeout=10",
+      "-o", "StrictHostKeyChecking=yes",
+      "-o", "ControlMaster=auto",
+      "-o", expect.stringMatching(/^ControlPath=\/\S+\/[0-9a-f]{24}$/),
+      "-o", "ControlPersist=60",
+      "-o", "ServerAliveInterval=5",
+      "-o", "ServerAliveCountMax=2",
+      "-p", "2222",
+      `${host.user}@${host.address}`,
+      "--",
+      line,
+    ]);
+  });
+
+  test("through sudo, a shell reading the line gets the words sudo runs, the argv exactly among them", async () => {
+    const argv = ["printf", "%s\\n", "$HOME", "`id`", "a\nb", "'\"", "*", "x;y|z&", "-n", "--"];
+    const line = commandFor(sshHost({ user: "deploy", become: "sudo" }), argv).argv.at(-1)!;
+    const { stdout } = await exec(local, ["sh", "-c", `printf '%s\\0' ${line}`]);
+    expect(stdout.split("\0").slice(0, -1)).toEqual(["sudo", "-n", "--", "timeout", "-k", "2", "30", ...argv]);
+  });
+
+  test.each([true, "su", "doas", "sudo -i", "sudo; reboot"])("become %j is refused before any host is touched", (become) => {
+    const parsed = hostSpec.safeParse({ kind: "ssh", address: "198.51.100.10", user: "deploy", become });
+    expect(parsed.error?.issues.map((i) => [i.path, i.message])).toEqual([[["become"], 'must be "sudo" (each command run as root through sudo -n), or left out']]);
+  });
+
+  test("the host's label says the commands run through sudo", () => {
+    expect(hostLabel({ kind: "ssh", address: "198.51.100.10", user: "deploy", become: "sudo" })).toBe("ssh deploy@198.51.100.10:22 with sudo");
+    expect(hostLabel({ kind: "ssh", address: "198.51.100.10", port: 2222, user: "root" })).toBe("ssh root@198.51.100.10:2222");
+  });
+
   test("the remote command has the same time budget: killing ssh here would leave it running there", () => {
     const { argv } = commandFor(sshHost({ netns: "lab-host2", ovsRundir: "/run/x" }), ["ovs-vsctl", "show"], 1500);
     expect(argv.at(-1)).toBe("timeout -k 2 1.5 ip netns exec lab-host2 env OVS_RUNDIR=/run/x ovs-vsctl show");
@@ -183,4 +238,31 @@ describe("over SSH", () => {
     plant(dir);
     expect(() => sshOptions(sshHost({ hostKey }), dir)).toThrow(says);
   });
+});
+
+test("OVS_OFFLOAD_LAB_TRACE: each command a JSON line, failed ones with their exit code, standard input left out", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "ool-trace-"));
+  const file = join(dir, "trace.jsonl");
+  process.env.OVS_OFFLOAD_LAB_TRACE = file;
+  try {
+    const host = { kind: "netns", netns: "ool-host1" } as const;
+    await withExecutor(
+      async (_h, argv) => {
+        if (argv[0] === "false") throw new CommandError(hostLabel(host), argv, 1, "", "", "exited 1");
+        return { stdout: "", stderr: "" };
+      },
+      async () => {
+        await exec(host, ["ovs-vsctl", "list-br"], { stdin: "secret" });
+        await expect(exec(host, ["false"])).rejects.toThrow(CommandError);
+      },
+    );
+    const lines = readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines).toEqual([
+      { host: "netns ool-host1", argv: ["ovs-vsctl", "list-br"], ms: expect.any(Number), exitCode: 0 },
+      { host: "netns ool-host1", argv: ["false"], ms: expect.any(Number), exitCode: 1 },
+    ]);
+  } finally {
+    delete process.env.OVS_OFFLOAD_LAB_TRACE;
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

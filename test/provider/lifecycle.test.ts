@@ -81,11 +81,26 @@ describe("what the cases prove", () => {
     expect(verbs(calls)).toEqual(["dump-meters", "find", "find"]);
   });
 
-  test("FlowSet: one changed flow of two is one flow-mod in the bundle; delete is by cookie", async () => {
-    const { calls, stdins } = await replay("flowset-lifecycle");
+  test("FlowSet: a change costs what changed: a changed flow is one parse-flows and one flow-mod; a new one also one look where it goes; delete is by cookie", async () => {
+    const { calls, stdins, outcomes } = await replay("flowset-lifecycle");
     const bundles = calls.flatMap((argv, i) => (argv.includes("--bundle") ? [stdins[i]!.trim().split("\n")] : []));
-    expect(bundles.map((b) => b.length)).toEqual([2, 1]);
+    expect(bundles.map((b) => b.length)).toEqual([2, 1, 1]);
+    // Create: canonical forms, one look at the bridge, the bundle.
+    expect(verbs(calls.slice(0, 3))).toEqual(["parse-flows", "dump-flows", "add-flows"]);
+    // Changing one flow of two: two round trips, neither reads the bridge.
+    expect(verbs(calls.slice(3, 5))).toEqual(["parse-flows", "add-flows"]);
+    expect(stdins[3]!.trim().split("\n")).toHaveLength(2); // the flow as it was and as it is: nothing else
     expect(bundles[1][0]).toMatch(/^modify_strict .*priority=100,in_port=2 actions=drop$/);
+    // Adding one: the bridge is read only where the new flow goes.
+    expect(calls[6].slice(-2)).toEqual(["lcfs", "table=0,in_port=3"]);
+    expect(bundles[2][0]).toMatch(/^add .*priority=100,in_port=3 actions=output:1$/);
+    // Another owner's flow where one would go: refused before the bundle.
+    expect(outcomes[3]).toEqual({ error: expect.stringMatching(/already has flows of another owner .*cookie=0x99 table=0,priority=100,in_port=4/) });
+    expect(verbs(calls.slice(8, 10))).toEqual(["parse-flows", "dump-flows"]);
+    // The digest kept up change by change is the one a full read gives.
+    const [, , grown, , read] = outcomes as Record<string, unknown>[];
+    expect(read.installedDigest).toBe(grown.appliedDigest);
+    expect(read.installedCount).toBe(3);
     expect(calls.at(-1)).toEqual(["ovs-ofctl", "--timeout=20", "-O", "OpenFlow14", "del-flows", "lcfs", "cookie=0x2f1dc1bad640e1a/-1"]);
   });
 
@@ -112,5 +127,40 @@ describe("what the cases prove", () => {
     expect(outcomes[0]).toEqual({ error: expect.stringMatching(/VF 0000:04:08\.0 .* owned by lab\/rec\/VfBinding\/theirs\//) });
     expect(outcomes[1]).toEqual({ id: "" });
     expect(calls.filter((argv) => argv[0] !== "test" && argv[0] !== "cat")).toEqual([]);
+  });
+
+  test("VfBinding: the representor is found in sysfs before the bind: physfn, the PF's virtfn links, phys_switch_id and phys_port_name", async () => {
+    const { calls, outcomes } = await replay("vf-binding-resumed");
+    expect((outcomes[0] as { representor: string }).representor).toBe("sdn_v0.0");
+    const found = calls.findIndex((argv) => argv[0] === "find" && argv.includes("phys_port_name"));
+    expect(calls[found - 2]).toEqual(["readlink", "/run/ovs-offload-lab/rec/host1/sys/bus/pci/devices/0000:04:08.0/physfn"]);
+    expect(found).toBeLessThan(calls.findIndex((argv) => argv[0] === "tee" && argv[1] === "-a"));
+  });
+
+  test("SriovPf: the record before the first write; 2 -> 1 VFs through 0, 1 -> 0; delete gives back the 2 it found and removes the record", async () => {
+    const { calls, stdins, outcomes } = await replay("sriov-pf-lifecycle");
+    const numvfs = "/run/ovs-offload-lab/rec/host1/sys/bus/pci/devices/0000:04:00.0/sriov_numvfs";
+    const writes = calls.flatMap((argv, i) => (argv.join(" ") === `tee -a ${numvfs}` ? [stdins[i]!.trim()] : []));
+    expect(writes).toEqual(["0", "1", "0", "2"]);
+    expect(calls.findIndex((argv) => argv[0] === "mv")).toBeLessThan(calls.findIndex((argv) => argv[0] === "tee" && argv[1] === "-a"));
+    expect(outcomes[0]).toMatchObject({ numVfs: 1, totalVfs: 2, vfs: ["0000:04:08.0"], originalNumVfs: 2, originalEswitchMode: "" });
+    expect(outcomes[2]).toMatchObject({ numVfs: 0, vfs: [] });
+    expect(calls.slice(-2).map((argv) => argv[0])).toEqual(["rm", "rmdir"]);
+    // The lab has no devlink: with no eswitchMode, none is asked.
+    expect(calls.filter((argv) => argv[0] === "devlink")).toEqual([]);
+  });
+
+  test("SriovPf: a count that would take away a VF another stack's VfBinding holds is refused, naming it; nothing written and no record left", async () => {
+    const { calls, outcomes } = await replay("sriov-pf-held");
+    expect(outcomes[0]).toEqual({ error: expect.stringMatching(/removes every VF, and VfBindings hold 0000:04:08\.0 \(lab\/rec\/VfBinding\/theirs\/0123456789abcdef\): remove those bindings first/) });
+    expect(calls.filter((argv) => argv[0] === "tee" && argv[1] === "-a")).toEqual([]);
+    expect(calls.slice(-2).map((argv) => argv[0])).toEqual(["rm", "rmdir"]);
+  });
+
+  test("SriovPf: a PF another stack's SriovPf holds is refused, read as gone and left alone by delete", async () => {
+    const { calls, outcomes } = await replay("sriov-pf-foreign");
+    expect(outcomes[0]).toEqual({ error: expect.stringMatching(/PF 0000:04:00\.0 .* owned by lab\/rec\/SriovPf\/theirs\//) });
+    expect(outcomes[1]).toEqual({ id: "" });
+    expect(calls.filter((argv) => argv[0] !== "grep" && argv[0] !== "cat")).toEqual([]);
   });
 });

@@ -7,7 +7,8 @@ import {
 } from "../../provider/ovs/ofctl.ts";
 import { actionsProblems, matchProblems, metersUsed } from "../../provider/ovs/flow-syntax.ts";
 import { parseTable } from "../../provider/ovs/ovsdb.ts";
-import { planFlowMods, foreignClashes } from "../../provider/flow.ts";
+import fc from "fast-check";
+import { digest, planFlowMods, foreignClashes, specChanges } from "../../provider/flow.ts";
 
 const recorded = (name: string) => readFileSync(join(import.meta.dirname, "../fixtures/ovs", name), "utf8");
 const COOKIE = BigInt("0x1234abcd00000001").toString();
@@ -100,6 +101,28 @@ describe("flow-mods", () => {
       { op: "modify_strict", flow: f("in_port=2", "output:3") },
       { op: "add", flow: f("in_port=4", "drop") },
     ]);
+  });
+
+  test("a change's specs: only the flows that are gone, new or changed, as written", () => {
+    const spec = (match: string, actions: string) => ({ table: 0, priority: 1, match, actions });
+    const olds = [spec("in_port=1", "output:2"), spec("in_port=2", "output:1"), spec("in_port=3", "drop")];
+    const news = [spec("in_port=2", "output:3"), spec("in_port=4", "drop"), spec("in_port=1", "output:2")];
+    expect(specChanges(olds, news)).toEqual({ removed: [olds[1], olds[2]], added: [news[0], news[1]] });
+    expect(specChanges(olds, [...olds].reverse())).toEqual({ removed: [], added: [] });
+  });
+
+  test("the digest kept up change by change equals the digest of the whole set", () => {
+    const flows = fc.uniqueArray(fc.record({ cookie: fc.constant("16"), table: fc.nat(254), priority: fc.nat(65535), match: fc.constantFrom("", "ip", "in_port=1", "tcp,tp_dst=80"), actions: fc.constantFrom("drop", "output:1", "ct(commit,zone=2)") }), { selector: (x) => `${x.table}/${x.priority}/${x.match}` });
+    fc.assert(
+      fc.property(flows, flows, (before, after) => {
+        const keyed = (xs: InstalledFlow[]) => new Set(xs.map((x) => JSON.stringify(x)));
+        const [was, now] = [keyed(before), keyed(after)];
+        const removed = before.filter((x) => !now.has(JSON.stringify(x)));
+        const added = after.filter((x) => !was.has(JSON.stringify(x)));
+        expect(digest(added, removed, digest(before))).toBe(digest(after));
+        expect(digest([...after].reverse())).toBe(digest(after));
+      }),
+    );
   });
 
   test("a flow of another cookie with the same table, priority and match is a clash", () => {

@@ -1,35 +1,48 @@
 // The SSH transport against a real sshd in a lab host's namespace: exact argv
 // through the one quoting function, host key verification, a shared
 // connection, host keys on port 22 and others, a timeout that reaches the
-// remote command, the provider through the real engine — and a host becoming
-// unreachable in the middle of a stack that spans two: SSH refused, host key
-// changed, server frozen, a lab host's namespace gone.
-import { readFile } from "node:fs/promises";
+// remote command, a user who is not root running commands through sudo -n
+// (become) and one whom sudo refuses, the provider through the real engine —
+// a host becoming unreachable in the middle of a stack that spans two: SSH
+// refused, host key changed, server frozen, a lab host's namespace gone — and
+// a scenario stack on two SSH hosts through the CLI.
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { cp, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { labDown, labUp } from "../../lab/lab.ts";
 import { labLayout } from "../../lab/layout.ts";
-import { exec, hostLabel, timed, waitFor, type HostSpec } from "../../provider/host.ts";
+import { CommandError, exec, hostLabel, shellQuote, timed, waitFor, type HostSpec } from "../../provider/host.ts";
 import { ovsDaemonPid } from "../../lab/ovs.ts";
 import { dumpFlowsArgv } from "../../provider/ovs/ofctl.ts";
 import { isRunning, procStat } from "../../provider/proc.ts";
 import { hostSnapshot, testLabName } from "../support/machine.ts";
 import { hostileArgv } from "../support/hostile.ts";
+import { projectCopy, type ProjectCopy } from "../support/project.ts";
 import { startSshd, type TestSshd } from "../support/sshd.ts";
 import { testStack, type TestStack } from "../support/stack.ts";
+import { REPO } from "../../runner/stacks.ts";
 
 const lab = labLayout(testLabName(), 1);
 const [host1, host2] = lab.hosts; // host2 is reached over SSH, host1 as a namespace of this machine
 let sshd: TestSshd;
+/** Users of this machine, not root: one whom sudo lets run anything as root without a password, one it does not. */
+let sudoer: string;
+let plain: string;
 beforeAll(async () => {
   await labUp(lab, () => {});
   sshd = await startSshd(host2);
+  sudoer = await sshd.addUser({ sudo: true });
+  plain = await sshd.addUser({ sudo: false });
 });
 afterAll(async () => {
   await sshd?.stop();
   await labDown(lab, () => {});
 });
 
+const run = promisify(execFile);
 const flows = async (host: HostSpec, bridge: string) =>
   (await exec(host, dumpFlowsArgv(bridge))).stdout.split("\n").filter((l) => l.includes("actions=")).map((l) => l.trim());
 
@@ -64,16 +77,22 @@ describe("SSH transport", () => {
     await expect(exec(sshd.spec({ port: port(), hostKey: sshd.otherHostKey }), ["true"])).rejects.toThrow(/ssh root@203\.0\.113\.\d+:\d+: .* exited 255: .*Host key verification failed/s);
   });
 
-  test("a command that runs too long fails naming the host, and is gone on the host too", async () => {
-    const pidfile = join(sshd.dir, "remote-sleep.pid");
+  // Through sudo the remote sleep is root's: the timeout that ends it must be root's too.
+  test.each([
+    { who: "root", spec: () => sshd.spec() },
+    { who: "a sudo user", spec: () => sshd.spec({ user: sudoer, become: "sudo" }) },
+  ])("a command that runs too long fails naming the host, and is gone on the host too: $who", async ({ spec }) => {
+    const host = spec();
+    const pidfile = join(sshd.dir, `remote-sleep-${randomBytes(4).toString("hex")}.pid`);
     // The budget leaves room for the remote user's shell start-up (a second or two here); the
     // sleep outlasts the test, so a call that waited for it would never settle.
-    const call = exec(sshd.spec(), ["sh", "-c", 'echo $$ > "$1"; exec sleep 600', "sh", pidfile], { timeoutMs: 8000 }).catch((e: unknown) => e);
+    const argv = ["sh", "-c", 'echo $$ > "$1"; exec sleep 600', "sh", pidfile];
+    const call = exec(host, argv, { timeoutMs: 8000 }).catch((e: unknown) => e);
     // The remote sleep is a process of this machine, in the lab host's namespace.
     const pid = async () => Number(await readFile(pidfile, "utf8").catch(() => "0"));
     expect(await waitFor(async () => (await pid()) > 0, 8000), "the remote command started").toBe(true);
     const err = await call;
-    expect((err as Error).message).toMatch(/^on ssh root@203\.0\.113\.\d+:\d+: `sh -c .*` timed out after 8000 ms$/);
+    expect((err as Error).message).toBe(`on ${hostLabel(host)}: \`${shellQuote(argv)}\` timed out after 8000 ms`);
     const remote = await pid();
     try {
       expect(await waitFor(async () => (procStat(remote)?.state ?? "Z") === "Z", 10_000), "the remote sleep is gone").toBe(true);
@@ -106,6 +125,35 @@ describe("SSH transport", () => {
     } finally {
       await s.dispose();
     }
+  });
+});
+
+describe("a user who is not root, with become: sudo", () => {
+  test("each command runs as root through sudo -n: the argv exactly, stdin, the lab host's Open vSwitch", async () => {
+    expect((await exec(sshd.spec({ user: sudoer }), ["id", "-un"])).stdout).toBe(`${sudoer}\n`);
+    const host = sshd.spec({ user: sudoer, become: "sudo" });
+    // Nothing of sudo's own on stderr: a lecture or a warning would end up in every error message.
+    expect(await exec(host, ["id", "-un"])).toEqual({ stdout: "root\n", stderr: "" });
+    const gen = hostileArgv(20261203);
+    for (let i = 0; i < 20; i++) {
+      const argv = gen();
+      const { stdout } = await exec(host, ["printf", "%s\\0", ...argv]);
+      expect(stdout.split("\0").slice(0, -1), `case ${i}: ${JSON.stringify(argv)}`).toEqual(argv);
+    }
+    // ovs-ofctl --bundle reads its flows there.
+    expect((await exec(host, ["cat"], { stdin: "in_port=1 actions=drop\n" })).stdout).toBe("in_port=1 actions=drop\n");
+    // OVS_RUNDIR is set by env under sudo, after sudo has reset the environment.
+    expect((await exec(host, ["ovs-vsctl", "list-br"])).stdout.trim()).toBe("br-phy");
+  });
+
+  test("one whom sudo does not let is refused at once, with sudo's own words and what to do", async () => {
+    const host = sshd.spec({ user: plain, become: "sudo" });
+    const err = await exec(host, ["ovs-vsctl", "list-br"]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CommandError);
+    expect(err).toMatchObject({ kind: "denied", exitCode: 1, stderr: "sudo: a password is required\n" });
+    const [what, todo] = (err as Error).message.split("\n");
+    expect(what).toBe(`on ${hostLabel(host)}: \`ovs-vsctl list-br\` exited 1: sudo: a password is required`);
+    expect(todo).toMatch(/sudo -n, which never asks for a password: on that host, give the SSH user a sudoers rule with NOPASSWD/);
   });
 });
 
@@ -167,6 +215,75 @@ describe("a host unreachable in the middle of a stack", () => {
 
   test("destroy leaves the three hosts as before", async () => {
     await s.destroy();
+    expect(await snapshot()).toEqual(before);
+  });
+});
+
+describe("a scenario stack on SSH hosts, through the CLI", () => {
+  // internal-vs-netvf classic on the lab's host1 as root on port 22 and host2 as the sudo user on
+  // its sshd's own port: each host's commands over SSH, as on real hosts (no lab in the config).
+  // `netns` names the lab host's namespace, where the host's links live: on a real host that is
+  // PID 1's, where a link moved out of an application namespace goes back to.
+  const name = "ssh-rack";
+  let sshd1: TestSshd;
+  let project: ProjectCopy;
+  // Not the lab's passphrase: a stack on real hosts refuses that one.
+  const env: NodeJS.ProcessEnv = { ...process.env, PULUMI_CONFIG_PASSPHRASE: randomBytes(16).toString("hex"), PULUMI_CONFIG_PASSPHRASE_FILE: undefined };
+  /** `npm run scenario -- ARGS --stack ssh-rack` on the copy: its exit code and output; how long it took goes to the log. */
+  const scenario = async (...args: string[]) => {
+    const [result, seconds] = await timed(() =>
+      run(process.execPath, [join(project.dir, "runner/cli.ts"), ...args, "--stack", name, "--project", project.dir], { env }).then(
+        (r) => ({ code: 0, ...r }),
+        (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+      ),
+    );
+    console.log(`${name}: ${args[0]} over SSH took ${seconds.toFixed(1)} s`);
+    return result;
+  };
+  const snapshot = () => Promise.all([host1, host2].map((h) => hostSnapshot(h.spec)));
+
+  beforeAll(async () => {
+    sshd1 = await startSshd(host1);
+    project = await projectCopy();
+    // The runner in the copy too, so that the measurement goes to the copy's reports/, not the checkout's.
+    await cp(join(REPO, "runner"), join(project.dir, "runner"), { recursive: true });
+    const site = (h: typeof host1, host: HostSpec) => ({ host, underlayIp: h.underlayIp, datapathType: "netdev", sysfsRoot: h.sysfs });
+    const hosts = {
+      host1: site(host1, sshd1.spec({ port: 22, netns: host1.netns })),
+      host2: site(host2, sshd.spec({ user: sudoer, become: "sudo", netns: host2.netns })),
+    };
+    await writeFile(
+      join(project.dir, "stacks", `Pulumi.${name}.yaml`),
+      `config:\n  ovs-offload-lab:scenario: internal-vs-netvf\n  ovs-offload-lab:variant: classic\n  ovs-offload-lab:hosts: ${JSON.stringify(hosts)}\n`,
+    );
+  });
+  afterAll(async () => {
+    await project?.remove();
+    await sshd1?.stop();
+  });
+
+  test("up, verify, measure and destroy: the hosts as before", async () => {
+    const before = await snapshot();
+    let destroyed: Awaited<ReturnType<typeof scenario>>;
+    try {
+      const up = await scenario("up");
+      expect(up.code, up.stderr).toBe(0);
+      const { stdout } = await run("pulumi", ["stack", "output", "hosts", "--json", "--stack", name], { cwd: project.dir, env });
+      expect(Object.values(JSON.parse(stdout) as Record<string, HostSpec>).map(hostLabel)).toEqual([
+        `ssh root@${sshd1.address}:22 netns ${host1.netns}`,
+        `ssh ${sudoer}@${sshd.address}:${sshd.port} netns ${host2.netns} with sudo`,
+      ]);
+      const verified = await scenario("verify");
+      console.log(verified.stdout);
+      expect(verified.code, verified.stdout + verified.stderr).toBe(0);
+      const measured = await scenario("measure", "--runs", "1", "--seconds", "1", "--parallel", "2");
+      console.log(measured.stdout.split("\n").filter((l) => l.startsWith("  ")).join("\n"));
+      expect(measured.code, measured.stdout + measured.stderr).toBe(0);
+      expect((await readdir(join(project.dir, "reports"))).filter((f) => f.startsWith(`${name}-`) && f.endsWith(".json"))).toHaveLength(1);
+    } finally {
+      destroyed = await scenario("destroy");
+    }
+    expect(destroyed.code, destroyed.stderr).toBe(0);
     expect(await snapshot()).toEqual(before);
   });
 });

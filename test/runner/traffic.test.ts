@@ -1,8 +1,8 @@
-// The traffic parsers on recorded real ping and iperf3 output.
+// The traffic parsers on recorded real ping and iperf3 output (test/fixtures/traffic/README.md).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { parseIperf, parsePing } from "../../runner/traffic.ts";
+import { parseIperf, parseIperfVersion, parsePing } from "../../runner/traffic.ts";
 
 const fixture = (name: string) => readFileSync(join(import.meta.dirname, "../fixtures/traffic", name), "utf8");
 
@@ -26,5 +26,17 @@ describe("parseIperf", () => {
   });
   test("iperf3's own error is the error", () => {
     expect(() => parseIperf(fixture("iperf3-refused.json"))).toThrow("iperf3: unable to connect to server: Connection refused");
+  });
+});
+
+describe("parseIperfVersion", () => {
+  test.each([
+    ["iperf3-version-3.12.txt", { version: "3.12", major: 3, minor: 12 }],
+    ["iperf3-version-3.19.txt", { version: "3.19", major: 3, minor: 19 }],
+  ])("%s", (file, version) => {
+    expect(parseIperfVersion(fixture(file))).toEqual(version);
+  });
+  test("output without a version is an error", () => {
+    expect(() => parseIperfVersion("iperf3: command not found\n")).toThrow("no iperf3 version in: iperf3: command not found");
   });
 });
