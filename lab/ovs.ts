@@ -57,6 +57,22 @@ export async function startOvs(host: LabHost, say: Say): Promise<void> {
   await ipBatch(host.spec, undefined, [`addr replace ${host.underlayIp}/${UNDERLAY_PREFIX_LEN} dev ${UNDERLAY_PHY_BRIDGE}`, `link set ${UNDERLAY_PHY_BRIDGE} up`]);
 }
 
+/**
+ * Restarts this host's ovs-vswitchd, as a service manager's restart would:
+ * stopped by its pid, started again as `startOvs` starts it (which also puts
+ * br-phy's underlay address back: br-phy's port goes with the process). The
+ * database stays (bridges, ports, other_config, read anew at start); OpenFlow
+ * flows and meters, held only by ovs-vswitchd, are gone. Returns both pids.
+ */
+export async function restartVswitchd(host: LabHost, say: Say): Promise<{ stopped?: number; started: number }> {
+  const stopped = await ovsDaemonPid(host, "ovs-vswitchd");
+  if (stopped !== undefined) await stopPid(stopped);
+  await startOvs(host, say);
+  const started = await ovsDaemonPid(host, "ovs-vswitchd");
+  if (started === undefined) throw new Error(`${host.name}: ovs-vswitchd did not stay up after its restart (see ${join(host.dir, "ovs-vswitchd.log")})`);
+  return { stopped, started };
+}
+
 /** Stops this host's OVS daemons (vswitchd first), by pidfile. */
 export async function stopOvs(host: LabHost): Promise<void> {
   for (const daemon of [...OVS_DAEMONS].reverse()) {

@@ -12,7 +12,12 @@ import { z } from "zod";
 import { stackInstance } from "./instance.ts";
 import { checkInputs, OWNER_PATTERN, UNKNOWN } from "./schema.ts";
 
-/** Written into every resource's inputs; a new value updates the state's provider in place. */
+/**
+ * Written into every resource's inputs: the version that made or last changed
+ * it. A new version alone is no change (the loader in the state runs the code
+ * installed now), except over state from before MARKED_SINCE, which an update
+ * brings up to date (diff).
+ */
 export const PROVIDER_VERSION = "0.3.0";
 
 /** Resources made before this version carry no mark where one is new (Netns). */
@@ -167,7 +172,8 @@ export function dynamicProvider<In extends Identity, Out extends In>(kind: Lifec
       return failures.length ? { failures } : { inputs: inputs ?? { ...news, owner: owned.owner } };
     },
     async diff(_id: string, olds: Out, news: In): Promise<pulumi.dynamic.DiffResult> {
-      const changed = changedKeys(inputKeys, { ...defaults, ...olds }, { ...defaults, ...news });
+      const upgrade = typeof olds.providerVersion === "string" && madeBefore(olds.providerVersion, MARKED_SINCE);
+      const changed = changedKeys(inputKeys, { ...defaults, ...olds }, { ...defaults, ...news }).filter((k) => k !== "providerVersion" || upgrade);
       const drifted = kind.drift?.(olds) ?? [];
       const replaces = changed.filter((k) => (kind.replaceOn as readonly string[]).includes(k));
       return {

@@ -1,4 +1,4 @@
-// npm run scenario -- preview|comment|up|verify|measure|report|destroy|recover|demo — the scenario stacks on the lab
+// npm run scenario -- preview|comment|up|verify|measure|report|destroy|recover|restart-ovs|demo — the scenario stacks on the lab
 // (or on the hosts their config names). Needs the toolchain on PATH (scripts/env).
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -10,6 +10,7 @@ import { SCENARIOS } from "../stacks/config.ts";
 import { DEFAULT_SETTINGS, measureSettings, type MeasureSettings } from "./measure.ts";
 import { buildComment, readPreviews } from "./pr-comment.ts";
 import { recoverStack } from "./recover.ts";
+import { restartOvs } from "./restart.ts";
 import { writeReport } from "./report.ts";
 import { measureStack, openStack, previewText, REPORTS, runStack, scenarioOutputs, STACK_NAMES, stacksNamed, summaryTable, type ProjectOptions, type StackRun } from "./stacks.ts";
 import { noneFailed, verify } from "./verify.ts";
@@ -46,6 +47,16 @@ demo.
            longer runs, stop the Pulumi plugins it left running, read back
            from the hosts what its unfinished creates made, clear the rest;
            then run up again (docs/stacks.md)
+  restart-ovs
+           --stack NAME [--host ROLE]: restart ovs-vswitchd where the
+           stack's OvsConfig says keys wait for it (restartNeeded: tc-policy,
+           dpdk-*, ...), or on host ROLE (e.g. host1) alone, then pulumi up
+           --refresh, which puts back the flows and meters a restart drops.
+           A real host: systemctl restart openvswitch-switch (or openvswitch)
+           where systemd runs that unit, else ovs-ctl --no-ovsdb-server
+           restart; neither there: refused, saying what to do by hand. A lab
+           host: its own ovs-vswitchd, stopped by pid and started again.
+           Nothing waiting and no --host: says so and does nothing
   demo     the lab (${DEFAULT_LAB_NAME}) up; for each stack up, verify, measure,
            destroy; the lab down; a summary table, then the report's.
            Leaves the machine as it found it (reports/ aside).
@@ -53,6 +64,7 @@ demo.
 Options:
   --stack NAME      one stack, e.g. meter-offload or meter-offload-rack2
   --scenario NAME   both variants of one scenario, e.g. meter
+  --host ROLE       restart-ovs: that host of the stack only, e.g. host1
   --out DIR         preview: write the previews there
   --project DIR     the Pulumi project (Pulumi.yaml, stacks/, node_modules)
                     there instead of this checkout, e.g. the base of a pull
@@ -131,7 +143,7 @@ async function main(): Promise<number> {
     options: {
       stack: { type: "string" }, scenario: { type: "string" }, out: { type: "string" }, project: { type: "string" },
       base: { type: "string" }, head: { type: "string" }, "artifact-url": { type: "string" },
-      runs: { type: "string" }, seconds: { type: "string" }, parallel: { type: "string" }, rps: { type: "string" }, help: { type: "boolean", short: "h" },
+      host: { type: "string" }, runs: { type: "string" }, seconds: { type: "string" }, parallel: { type: "string" }, rps: { type: "string" }, help: { type: "boolean", short: "h" },
     },
   });
   const command = positionals[0];
@@ -187,6 +199,11 @@ async function main(): Promise<number> {
     case "destroy":
       for (const s of stacks) await (await open(s, "pulumi destroy")).destroy({ onOutput: (o) => process.stdout.write(o) });
       return 0;
+    case "restart-ovs": {
+      if (!values.stack) throw new Error("restart-ovs needs --stack NAME: it restarts Open vSwitch under one stack at a time");
+      await restartOvs(await open(values.stack, "restart-ovs"), { role: values.host, onOutput: (o) => process.stdout.write(o) }, (l) => say(`  ${l}`));
+      return 0;
+    }
     case "recover":
       for (const s of stacks) await recoverStack(await open(s, "recover"), say);
       return 0;

@@ -177,7 +177,7 @@ export function rpsHosts(outputs: ScenarioOutputs, targets: RpsTarget[]): (RpsTa
     if (host) return { ...t, host };
     const e = outputs.endpoints[t.on];
     if (e && "exec" in e) return { ...t, host: e.exec };
-    if (e) throw new Error(`--rps ${t.on}:${t.device}: ${t.on} is a guest reached over its serial console: RPS is set on the stack's hosts and on endpoints that are network namespaces`);
+    if (e) throw new Error(`--rps ${t.on}:${t.device}: ${t.on} is a guest reached over its serial console: RPS is set on the stack's hosts and on endpoints reached by command (network namespaces, guests over SSH)`);
     const names = [...Object.keys(outputs.hosts), ...Object.keys(outputs.endpoints)].join(", ");
     throw new Error(`--rps ${t.on}:${t.device}: the stack has no host or endpoint named ${t.on} (it has ${names})`);
   });

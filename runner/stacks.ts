@@ -137,6 +137,50 @@ export async function previewText(name: string, options: ProjectOptions = {}): P
   return renderPreview(await previewJson(name, options), await realpath(options.workDir ?? REPO));
 }
 
+/** What an up, refresh or destroy did, as Stack.up and the others say it. */
+export interface Operation {
+  summary: { result: string; resourceChanges: Record<string, number> };
+  /** The stack's outputs after it (none after a destroy); secrets as "[secret]". */
+  outputs: automation.OutputMap;
+}
+
+/** How the engine writes a secret into its --json events. */
+const SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d";
+
+/**
+ * `pulumi <command> --yes --skip-preview` of a stack of a local workspace,
+ * its summary and outputs read from the command's own --json events: what
+ * Stack.up, refresh and destroy give, without the commands they run after it
+ * (stack output, twice, and stack history after an up), each a start of the
+ * CLI that loads the whole state. A failure throws the engine's error
+ * diagnostics, as the CLI prints them.
+ */
+export async function operate(stack: automation.Stack, command: "up" | "refresh" | "destroy", extra: string[] = []): Promise<Operation> {
+  const ws = stack.workspace as automation.LocalWorkspace;
+  const argv = [command, "--yes", "--skip-preview", "--json", "--non-interactive", "--stack", stack.name, ...extra];
+  const env = { ...process.env, ...ws.envVars, ...(ws.pulumiHome ? { PULUMI_HOME: ws.pulumiHome } : {}) };
+  type Failure = Error & { stdout?: string; stderr?: string };
+  const done = await run(ws.pulumiCommand.command, argv, { cwd: ws.workDir, env, maxBuffer: 256 << 20 }).then(
+    (r) => ({ ...r, failure: undefined }),
+    (err: Failure) => ({ stdout: err.stdout ?? "", stderr: err.stderr ?? "", failure: err }),
+  );
+  const events = done.stdout.split("\n").flatMap((l) => (l.startsWith("{") ? [JSON.parse(l) as automation.EngineEvent] : []));
+  // The CLI's events carry the result too (the Automation API's type leaves it out).
+  const summary = events.find((e) => e.summaryEvent)?.summaryEvent as (automation.SummaryEvent & { result?: string }) | undefined;
+  if (done.failure || !summary?.result || summary.result !== "succeeded") {
+    const said = events.flatMap((e) => (e.diagnosticEvent?.severity === "error" ? [e.diagnosticEvent.message.trim()] : []));
+    throw new Error(`pulumi ${command} of stack ${stack.name} failed:\n${[...said, done.stderr.trim()].filter(Boolean).join("\n")}`, { cause: done.failure });
+  }
+  const root = events.find((e) => e.resOutputsEvent?.metadata.type === "pulumi:pulumi:Stack")?.resOutputsEvent?.metadata.new?.outputs ?? {};
+  const outputs = Object.fromEntries(
+    Object.entries(root).map(([k, v]) => {
+      const secret = typeof v === "object" && v !== null && SECRET_SIGNATURE in v;
+      return [k, { value: secret ? "[secret]" : v, secret }];
+    }),
+  );
+  return { summary: { result: summary.result, resourceChanges: (summary.resourceChanges ?? {}) as Record<string, number> }, outputs };
+}
+
 export interface StackRun {
   stack: string;
   upSeconds?: number;
@@ -166,7 +210,7 @@ export async function runStack(
   const stack = await selectStack(name, options);
   try {
     say(`${name}: pulumi up`);
-    [, run.upSeconds] = await timed(() => stack.up());
+    [, run.upSeconds] = await timed(() => operate(stack, "up"));
     say(`${name}: verify`);
     [run.verify, run.verifySeconds] = await timed(async () => verify(await scenarioOutputs(stack), (l) => say(`${name}:   ${l}`)));
     if (options.measure) {
@@ -180,7 +224,7 @@ export async function runStack(
   } finally {
     say(`${name}: pulumi destroy`);
     try {
-      [, run.destroySeconds] = await timed(() => stack.destroy());
+      [, run.destroySeconds] = await timed(() => operate(stack, "destroy"));
     } catch (e) {
       run.error = `${run.error ? `${run.error}; ` : ""}destroy: ${(e as Error).message}`;
       say(`${name}: destroy FAILED: ${(e as Error).message}`);

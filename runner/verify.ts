@@ -173,7 +173,7 @@ export function judgeOffload(
 function offloadAdvice(host: HostSpec, representors: readonly string[]): string {
   return (
     `check on ${hostLabel(host)}: other_config:hw-offload="true" in the Open_vSwitch table (ovs-vsctl get Open_vSwitch . other_config), ` +
-    `set before ovs-vswitchd started (it reads it once); other_config:tc-policy not skip_hw; the NIC's eswitch in switchdev mode ` +
+    `and other_config:tc-policy not skip_hw (read only when ovs-vswitchd starts: restart it after changing it); the NIC's eswitch in switchdev mode ` +
     `(devlink dev eswitch show pci/<PF>); ${representors.join(", ")} a representor of that NIC (its phys_switch_id, ip -d link show); ` +
     `flows "in TC software" mean TC took them and the NIC did not (an action or match it cannot offload)`
   );

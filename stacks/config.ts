@@ -4,7 +4,8 @@
 import { z } from "zod";
 import { DEFAULT_LAB_NAME, LAB_NAME_PATTERN, labLayout, type Lab } from "../lab/layout.ts";
 import type { HostSpec } from "../provider/host.ts";
-import { hostSpec, ifName, pciAddress, sysfsRoot } from "../provider/schema.ts";
+import { absolutePath, hostSpec, ifName, pciAddress, sysfsRoot } from "../provider/schema.ts";
+import { vfBindingSchema } from "../provider/vf-binding.ts";
 
 export const SCENARIOS = ["internal-vs-netvf", "meter", "gateway-forward", "gateway-firewall", "virtio-relay"] as const;
 export const VARIANTS = ["classic", "offload"] as const;
@@ -36,6 +37,51 @@ const realHost = z
   })
   .strict();
 
+/**
+ * Scenario 5 on real hosts: what each side of it needs that the user brings
+ * (the stack starts no VM and no relay there), and what each is for. The
+ * refusal of an incomplete config lists these.
+ */
+export const GUEST_SIDE_NEEDS = {
+  tap: "the guest's tap on this host (e.g. libvirt's vnet1: there, up, on no bridge): the stack puts it on br0 as ofport 31 (classic)",
+  relayVf:
+    "the index, among this host's vfs, of the VF your vhost-user relay (virtio-forwarder, Netronome's virtio-relay) forwards to: " +
+    "the stack binds it to relayDriver and puts its representor on br0 as ofport 41 with external_ids:virtio_relay=1 (offload)",
+  "guest.address": "the guest's IPv4 address on the NIC the stack connects: the other guest pings it and sends iperf3 to it",
+  "guest.ssh":
+    "how verify and measure reach the guest to run ping and iperf3 inside it: { kind: ssh, address (the guest's management address, " +
+    "reachable from where you run them), user, port, identityFile, hostKey, become }",
+} as const;
+/** A field's message: what it is for when it is missing, else `invalid`. */
+const neededOr = (need: string, invalid?: string) => ({ error: (i: { input: unknown }) => (i.input === undefined ? `missing: ${need}` : invalid) });
+
+/** The guest's SSH: the provider's host spec, of kind ssh. */
+const guestSsh = z
+  .unknown()
+  .refine((v) => v !== undefined, { message: `missing: ${GUEST_SIDE_NEEDS["guest.ssh"]}`, abort: true })
+  .pipe(hostSpec)
+  .refine((h) => h.kind === "ssh", 'must be of kind ssh ({ kind: ssh, address, user, … }): a guest is reached over SSH');
+
+/** One host's side of scenario 5 on real hosts: the guest the user brings, and its NIC's way to br0. */
+const guestSide = z
+  .object({
+    tap: ifName.optional(),
+    relayVf: z.number().int().min(0).max(99, "must be a VF index from 0 to 99, a key of this host's vfs").optional(),
+    /** The driver the relay's VF is bound to: the seed's virtio-relay takes nfp_uio; virtio-forwarder vfio-pci or igb_uio. */
+    relayDriver: vfBindingSchema.shape.driver.default("nfp_uio"),
+    guest: z
+      .object(
+        { address: z.ipv4(neededOr(GUEST_SIDE_NEEDS["guest.address"], "must be an IPv4 address")), ssh: guestSsh },
+        neededOr(`the guest you bring: address, ${GUEST_SIDE_NEEDS["guest.address"]}; ssh, ${GUEST_SIDE_NEEDS["guest.ssh"]}`),
+      )
+      .strict(),
+    /** Where this host's QEMU and relay write their pids, for measure's per-process CPU (libvirt: /run/libvirt/qemu/<domain>.pid). */
+    vmPidfile: absolutePath.optional(),
+    relayPidfile: absolutePath.optional(),
+  })
+  .strict();
+export type GuestSide = z.infer<typeof guestSide>;
+
 export const stackConfig = z
   .object({
     scenario: z.enum(SCENARIOS),
@@ -46,9 +92,55 @@ export const stackConfig = z
     hosts: z.object({ host1: realHost, host2: realHost, gateway: realHost.optional() }).strict().optional(),
     /** MTU of the application links: the GRE overlay must leave room for its header on a 1500-byte underlay. */
     innerMtu: z.number().int().min(576).max(8950).default(1450),
+    /** Scenario 5 on real hosts: the guests (and relays) the user brings, by host. */
+    virtioRelay: z.object({ host1: guestSide.optional(), host2: guestSide.optional() }).strict().optional(),
   })
   .strict();
 export type StackConfig = z.infer<typeof stackConfig>;
+
+/** The config with the rules across its keys: a schema of its own, since zod cannot pick keys of one with refinements (runner/stacks.ts picks two). */
+const checkedStackConfig = stackConfig.superRefine((config, ctx) => {
+  for (const issue of virtioRelayIssues(config)) ctx.addIssue({ code: "custom", ...issue });
+});
+
+type ConfigIssue = { path: (string | number)[]; message: string };
+
+/**
+ * What keeps a config's scenario 5 on real hosts from being built: each
+ * missing key with what it is for, a relay VF the host's vfs lack, or the
+ * block where it does not belong.
+ */
+export function virtioRelayIssues(config: StackConfig): ConfigIssue[] {
+  const { virtioRelay: sides, hosts } = config;
+  if (config.scenario !== "virtio-relay" || !hosts) {
+    if (!sides) return [];
+    if (config.scenario !== "virtio-relay") return [{ path: ["virtioRelay"], message: `only the virtio-relay scenario uses it (this stack's is ${config.scenario}): remove it` }];
+    return [{ path: ["virtioRelay"], message: "is for real hosts (hosts): on the lab the stack starts its own guests and relay (vm/): remove it, or add hosts" }];
+  }
+  const issues: ConfigIssue[] = [];
+  if (!sides) {
+    issues.push({
+      path: ["virtioRelay"],
+      message:
+        "missing: on real hosts the stack starts no VM and no relay: it does the OVS/VF side for the guests you bring on host1 and host2" +
+        `${config.variant === "offload" ? " and their relays" : ""}, named here (docs/stacks.md, Scenario 5 on real hosts)`,
+    });
+  }
+  const needs = [config.variant === "classic" ? "tap" : "relayVf", "guest.address", "guest.ssh"] as const;
+  for (const role of ["host1", "host2"] as const) {
+    const side = sides?.[role];
+    for (const need of needs) {
+      const given = need === "tap" || need === "relayVf" ? side?.[need] : side?.guest;
+      if (given === undefined) issues.push({ path: ["virtioRelay", role, ...need.split(".")], message: `missing: ${GUEST_SIDE_NEEDS[need]}` });
+    }
+    const vf = side?.relayVf;
+    // zod runs this after issues that do not abort (a bad value elsewhere), so what it reads may be partial.
+    if (config.variant === "offload" && vf !== undefined && hosts[role] && !hosts[role].vfs[String(vf)]) {
+      issues.push({ path: ["virtioRelay", role, "relayVf"], message: `VF ${vf} is not among hosts.${role}.vfs: add its PCI address there (hosts.${role}.vfs."${vf}")` });
+    }
+  }
+  return issues;
+}
 
 /** One machine of a scenario, however it is reached. */
 export interface SiteHost {
@@ -120,7 +212,7 @@ export function nearestKey(key: string, known: readonly string[]): string | unde
 
 /** Parses the stack's config (raw values by key); throws one line per problem, an unknown key with the nearest known one. */
 export function parseStackConfig(raw: Record<string, unknown>, namespace: string): StackConfig {
-  const parsed = stackConfig.safeParse(raw);
+  const parsed = checkedStackConfig.safeParse(raw);
   if (parsed.success) return parsed.data;
   const at = (path: readonly PropertyKey[]) => `${namespace}:${path.map(String).join(".") || "(config)"}`;
   const lines = parsed.error.issues.flatMap((i) =>

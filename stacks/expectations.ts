@@ -24,8 +24,8 @@ export type Expectation =
 
 /**
  * An application endpoint and its address: its commands run on a host (its
- * namespace), or in a guest through the guest's serial console (a unix socket
- * on this machine).
+ * namespace, or a guest reached over SSH), or in a guest through the guest's
+ * serial console (a unix socket on this machine).
  */
 export type Endpoint = { exec: HostSpec; address: string } | { console: string; address: string };
 

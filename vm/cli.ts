@@ -28,11 +28,17 @@ async function main(): Promise<number> {
   const relay = values["relay-netns"] !== undefined ? { netns: need("relay-netns"), link: need("relay-link") } : undefined;
   switch (positionals[0]) {
     case "start":
-      await startGuest({
-        dir: need("dir"), host: { kind: "netns", netns: need("netns") }, mac: need("mac"), address: need("address"), mtu: Number(need("mtu")),
-        nic: relay ? { relaySocket: true } : { tap: need("tap") },
-      });
-      if (relay) await startRelay(need("dir"), relay.netns, relay.link);
+      try {
+        await startGuest({
+          dir: need("dir"), host: { kind: "netns", netns: need("netns") }, mac: need("mac"), address: need("address"), mtu: Number(need("mtu")),
+          nic: relay ? { relaySocket: true } : { tap: need("tap") },
+        });
+        if (relay) await startRelay(need("dir"), relay.netns, relay.link);
+      } catch (err) {
+        // A start that failed leaves nothing: its resource is not created, so no delete would ever stop the guest (or its tap).
+        await stopGuest(need("dir"), relay);
+        throw err;
+      }
       return 0;
     case "stop":
       await stopGuest(need("dir"), relay);

@@ -10,7 +10,8 @@ import { runningFromPidfile, stopPid } from "../lab/process.ts";
 import { waitForGuest } from "./console.ts";
 import { buildGuestImage } from "./image.ts";
 
-const BOOT_TIMEOUT_MS = 60_000;
+/** The guest runs emulated (TCG, no KVM here): seconds on an idle machine, over a minute on one busy with other labs. */
+const BOOT_TIMEOUT_MS = 180_000;
 const RELAY = join(import.meta.dirname, "relay.py");
 
 export interface GuestSpec {

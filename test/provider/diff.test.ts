@@ -25,3 +25,8 @@ test("outputs lose their undefined members, and an output without any is passed 
   const clean = { flows: [{ table: 0, match: "", actions: "drop" }], meters: [] };
   expect(plain(clean)).toBe(clean);
 });
+
+test("a new provider version alone changes nothing, but state from before 0.2.0 (no marks) is updated in place", async () => {
+  expect((await bridgeProvider.diff("br0", bridge as never, { ...bridge, providerVersion: "0.3.0" } as never)).changes).toBe(false);
+  expect(await bridgeProvider.diff("br0", { ...bridge, providerVersion: "0.1.0" } as never, bridge as never)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+});

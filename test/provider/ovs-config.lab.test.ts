@@ -1,12 +1,14 @@
 // OvsConfig through the real engine on a lab host's Open vSwitch: keys set
 // and owned, values they had put back, drift repaired, another stack's key
-// refused.
+// refused; and restart-ovs, the opt-in restart its restartNeeded asks for.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { exec } from "../../provider/host.ts";
 import { labDown, labUp } from "../../lab/lab.ts";
 import { labLayout } from "../../lab/layout.ts";
-import { testLabName } from "../support/machine.ts";
-import { testStack, type TestStack } from "../support/stack.ts";
+import { ovsDaemonPid } from "../../lab/ovs.ts";
+import { restartOvs } from "../../runner/restart.ts";
+import { hostSnapshot, testLabName } from "../support/machine.ts";
+import { testStack, useLabStack, type TestStack } from "../support/stack.ts";
 
 const lab = labLayout(testLabName(), 1);
 const host = lab.hosts[0].spec;
@@ -83,5 +85,37 @@ describe("OvsConfig", () => {
   test("destroy gives every key back: the row is as it was before the stack", async () => {
     await s.destroy();
     expect(await row()).toEqual(before);
+  });
+});
+
+describe("restart-ovs", () => {
+  const ctx = useLabStack(lab, host);
+  const spec = [
+    config("ovs", { "dpdk-socket-mem": "1024", "max-idle": "30000" }),
+    { kind: "Bridge", name: "br", args: { host, name: "br-rst", datapathType: "netdev", failMode: "secure" } },
+    { kind: "FlowSet", name: "flows", dependsOn: ["br"], args: { host, bridge: "br-rst", flows: [{ priority: 10, match: "tcp,tp_dst=5201", actions: "drop" }] } },
+  ];
+  const flows = async () => (await exec(host, ["ovs-ofctl", "dump-flows", "br-rst"])).stdout;
+
+  test("restarts the host's ovs-vswitchd where a key waits for it (a new pid); up --refresh puts the flows back; a second up is same", async () => {
+    const up = await ctx.s.up(spec);
+    expect(up.outputs.ovs.value.restartNeeded).toEqual(["dpdk-socket-mem"]);
+    const before = await ovsDaemonPid(lab.hosts[0], "ovs-vswitchd");
+    const said: string[] = [];
+    const report = await restartOvs(ctx.s.stack, {}, (l) => said.push(l));
+    console.log(said.join("\n"));
+    const after = await ovsDaemonPid(lab.hosts[0], "ovs-vswitchd");
+    expect(after).toBeDefined();
+    expect(after).not.toBe(before);
+    expect(report.restarted).toEqual([{ host: `netns ${lab.hosts[0].netns}`, ran: `lab: ovs-vswitchd pid ${before} stopped, started as pid ${after}`, keys: ["dpdk-socket-mem"] }]);
+    // The restart dropped the flow (refresh read its FlowSet as gone); the up made it again.
+    expect(report.changes).toMatchObject({ create: 1 });
+    expect(await flows()).toContain("tcp,tp_dst=5201 actions=drop");
+    expect(Object.keys((await ctx.s.stack.up()).summary.resourceChanges ?? {})).toEqual(["same"]);
+  });
+
+  test("destroy leaves the host as it was before the stack, restart and all", async () => {
+    await ctx.s.destroy();
+    expect(await hostSnapshot(host)).toEqual(ctx.before);
   });
 });

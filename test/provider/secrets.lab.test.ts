@@ -99,7 +99,7 @@ test("the agent's key and passphrase appear nowhere: state, export, engine outpu
     expect(failure?.message).toMatch(/Host key verification failed/);
     seen.push({ where: "error message", text: failure!.message });
     seen.push({ where: "stack export", text: JSON.stringify(await s.stack.exportStack()) });
-    seen.push({ where: "destroy output", text: (await s.destroy()).stdout });
+    seen.push({ where: "destroy output", text: (await s.stack.destroy()).stdout });
   } finally {
     sampling = false;
     await sampler;

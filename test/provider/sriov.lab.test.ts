@@ -83,16 +83,19 @@ describe("SriovPf and representors on the emulated NIC", () => {
     await expect(eswitchMode({ kind: "local" }, "0000:00:00.0")).rejects.toThrow(/^devlink: not available on localhost for pci\/0000:00:00\.0 \((Failed to connect to devlink Netlink|devlink answers: [^)]+)\)/);
   });
 
+  /** The last commit whose provider is 0.2.0: representors named sdn_v0.<n> by the program. */
+  const PROVIDER_0_2_0 = "048de0b";
+
   describe("a stack made when the program named representors sdn_v0.<n>", () => {
     let root: string;
     let before: string;
     beforeAll(async () => {
       root = await mkdtemp(join(tmpdir(), "ool-representor-"));
-      // provider/ as committed before representors were found.
+      // provider/ as committed before representors were found (0.2.0).
       before = join(root, "provider-before");
       await mkdir(before);
       await new Promise<void>((resolve, reject) => {
-        const archive = execFile("git", ["-C", REPO, "archive", "HEAD", "provider"], { encoding: "buffer", maxBuffer: 64 << 20 }, (err) => err && reject(err));
+        const archive = execFile("git", ["-C", REPO, "archive", PROVIDER_0_2_0, "provider"], { encoding: "buffer", maxBuffer: 64 << 20 }, (err) => err && reject(err));
         const untar = execFile("tar", ["-x", "--strip-components=1", "-C", before], (err) => (err ? reject(err) : resolve()));
         archive.stdout!.pipe(untar.stdin!);
       });

@@ -13,7 +13,7 @@ import { exec, waitFor } from "../../provider/host.ts";
 import { measureSettings, type Measurement } from "../../runner/measure.ts";
 import { LAB_LABEL, writeReport } from "../../runner/report.ts";
 import { cpuMask, withRps } from "../../runner/rps.ts";
-import { measureStack, scenarioOutputs } from "../../runner/stacks.ts";
+import { measureStack, operate, scenarioOutputs } from "../../runner/stacks.ts";
 import { runOn } from "../../runner/traffic.ts";
 import { testLabName } from "../support/machine.ts";
 import { projectCopy, type ProjectCopy } from "../support/project.ts";
@@ -36,7 +36,7 @@ afterAll(async () => {
 test("measure writes the runs as JSON; the report and the chart are made from it", async () => {
   const stack = await project.stack("internal-vs-netvf-offload", lab.name);
   try {
-    await stack.up();
+    await operate(stack, "up");
     const settings = measureSettings.parse({ runs: 2, seconds: 1, parallel: [2], pings: 3 });
     const [m, file] = await measureStack(stack, reports, settings, (l) => console.log(l));
     const saved = JSON.parse(await readFile(file, "utf8")) as Measurement;
@@ -86,7 +86,7 @@ test("measure writes the runs as JSON; the report and the chart are made from it
     expect(svg).toMatch(/^<svg[\s\S]*<\/svg>$/);
     for (const label of [LAB_LABEL, "1 stream", "2 streams", "offload"]) expect(svg).toContain(label);
   } finally {
-    await stack.destroy();
+    await operate(stack, "destroy");
   }
 });
 

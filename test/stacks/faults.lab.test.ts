@@ -8,6 +8,7 @@ import { labLayout } from "../../lab/layout.ts";
 import { ovsDaemonPid } from "../../lab/ovs.ts";
 import { stopPid } from "../../lab/process.ts";
 import { exec, timed, waitFor } from "../../provider/host.ts";
+import { operate } from "../../runner/stacks.ts";
 import { labSnapshot, testLabName } from "../support/machine.ts";
 import { expectWorkingAndSettled, projectCopy, type ProjectCopy } from "../support/project.ts";
 
@@ -38,19 +39,19 @@ afterAll(async () => {
 test("OVS restarted under a stack that is up: refresh finds the lost meter and flows, up restores them", async () => {
   const stack = await project.stack("meter-offload", lab.name);
   try {
-    await stack.up();
+    await operate(stack, "up");
     await kill("ovs-vswitchd");
     await labUp(lab, () => {}); // starts it again: the database kept bridges and ports, OpenFlow state is gone
-    const refresh = await stack.refresh();
+    const refresh = await operate(stack, "refresh");
     const preview = await stack.preview();
     console.log(`after an OVS restart, refresh: ${JSON.stringify(refresh.summary.resourceChanges)}, then preview: ${JSON.stringify(preview.changeSummary)}`);
     // host1's meter and flows are gone (a FlowSet none of whose flows is left reads as gone); the rest is as it was.
     expect(refresh.summary.resourceChanges).toMatchObject({ delete: 2 });
     expect(preview.changeSummary).toMatchObject({ create: 2 });
-    await stack.up();
+    await operate(stack, "up");
     await expectWorkingAndSettled(stack);
   } finally {
-    await stack.destroy();
+    await operate(stack, "destroy");
   }
   expect(await snapshot()).toEqual(before);
 });
@@ -58,7 +59,7 @@ test("OVS restarted under a stack that is up: refresh finds the lost meter and f
 test.each(["ovs-vswitchd", "ovsdb-server"] as const)("%s killed during up: the up fails naming the host; with OVS back, up --refresh converges", async (daemon) => {
   const stack = await project.stack("meter-offload", lab.name);
   try {
-    const up = stack.up();
+    const up = operate(stack, "up");
     const bridgeThere = () => exec(host1.spec, ["ovs-vsctl", "--timeout=5", "br-exists", "br0"]).then(() => true, () => false);
     expect(await waitFor(bridgeThere, 60_000)).toBe(true);
     await kill(daemon);
@@ -67,10 +68,10 @@ test.each(["ovs-vswitchd", "ovsdb-server"] as const)("%s killed during up: the u
     expect(failure?.message).toMatch(new RegExp(`netns ${host1.netns}`));
 
     await labUp(lab, () => {});
-    await stack.up({ refresh: true });
+    await operate(stack, "up", ["--refresh"]);
     await expectWorkingAndSettled(stack);
   } finally {
-    await stack.destroy();
+    await operate(stack, "destroy");
   }
   expect(await snapshot()).toEqual(before);
 });

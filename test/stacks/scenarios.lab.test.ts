@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { labDown, labUp } from "../../lab/lab.ts";
 import { labLayout } from "../../lab/layout.ts";
 import { exec } from "../../provider/host.ts";
-import { STACK_NAMES } from "../../runner/stacks.ts";
+import { operate, STACK_NAMES } from "../../runner/stacks.ts";
 import { SCENARIOS } from "../../stacks/config.ts";
 import { labSnapshot, testLabName } from "../support/machine.ts";
 import { expectWorkingAndSettled, projectCopy, type ProjectCopy } from "../support/project.ts";
@@ -38,11 +38,11 @@ describe.each(STACK_NAMES)("%s", (name) => {
   test("up, verify, up again with no changes, destroy: the hosts are as before", async () => {
     const stack = await project.stack(name, lab.name);
     try {
-      const up = await stack.up();
+      const up = await operate(stack, "up");
       expect(up.summary.result).toBe("succeeded");
       await expectWorkingAndSettled(stack, (l) => console.log(`${name}: ${l}`));
     } finally {
-      await stack.destroy();
+      await operate(stack, "destroy");
     }
     expect(await snapshot()).toEqual(before);
   });
@@ -53,11 +53,11 @@ describe.each(STACK_NAMES)("%s", (name) => {
     for (const h of obstructed) await exec(h.spec, ["ovs-vsctl", "add-br", "br0", "--", "set", "Bridge", "br0", "datapath_type=netdev"]);
     try {
       const obstructedBefore = await snapshot();
-      const failure = await stack.up().then(() => undefined, (e: Error) => e);
+      const failure = await operate(stack, "up").then(() => undefined, (e: Error) => e);
       expect(failure?.message).toMatch(/bridge br0 already exists on netns \S+ and is not made by ovs-offload-lab/);
       const made = ((await stack.exportStack()).deployment.resources ?? []).length;
       console.log(`${name}: up failed on the foreign br0 with ${made} resources in the state; destroying`);
-      await stack.destroy();
+      await operate(stack, "destroy");
       expect(await snapshot()).toEqual(obstructedBefore);
     } finally {
       for (const h of obstructed) await exec(h.spec, ["ovs-vsctl", "--if-exists", "del-br", "br0"]);

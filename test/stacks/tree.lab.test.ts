@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { labDown, labUp } from "../../lab/lab.ts";
 import { labLayout } from "../../lab/layout.ts";
+import { operate } from "../../runner/stacks.ts";
 import { labSnapshot, testLabName } from "../support/machine.ts";
 import { projectCopy, type ProjectCopy } from "../support/project.ts";
 
@@ -54,7 +55,7 @@ afterAll(async () => {
 test("a stack made before the resource tree keeps every resource: only the tree's nodes are added", async () => {
   const stack = await project.stack("meter-offload", lab.name);
   try {
-    await stack.up();
+    await operate(stack, "up");
     const exported = await stack.exportStack();
     const resources = exported.deployment.resources as StateResource[];
     const nodes = resources.filter((r) => r.type.startsWith("ovs-offload-lab:stack:")).length;
@@ -66,9 +67,9 @@ test("a stack made before the resource tree keeps every resource: only the tree'
     // Every resource but the nodes and Pulumi's default provider (not counted in the summaries) is the same.
     const same = resources.filter((r) => !r.type.startsWith("pulumi:providers:")).length - nodes;
     expect((await stack.preview()).changeSummary).toEqual({ create: nodes, same });
-    expect((await stack.up()).summary.resourceChanges).toEqual({ create: nodes, same });
+    expect((await operate(stack, "up")).summary.resourceChanges).toEqual({ create: nodes, same });
   } finally {
-    await stack.destroy();
+    await operate(stack, "destroy");
   }
   expect(await labSnapshot(lab)).toEqual(before);
 });

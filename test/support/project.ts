@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { automation } from "@pulumi/pulumi";
 import { expect } from "vitest";
-import { REPO, scenarioOutputs, selectStack } from "../../runner/stacks.ts";
+import { operate, REPO, scenarioOutputs, selectStack } from "../../runner/stacks.ts";
 import { verify } from "../../runner/verify.ts";
 
 export interface ProjectCopy {
@@ -44,5 +44,5 @@ export async function expectWorkingAndSettled(stack: automation.Stack, say?: (li
   const offloaded = results.filter((r) => r.expectation.kind === "offloaded");
   expect(offloaded.map((r) => r.sample?.host)).toEqual(Object.keys(outputs.offload ?? {}));
   for (const r of offloaded) expect(`${r.status} ${r.seen}`).toMatch(/^n\/a offloaded: 0 \(lab: no hardware\); [1-9]\d* datapath flows? through /);
-  expect(Object.keys((await stack.up()).summary.resourceChanges ?? {})).toEqual(["same"]);
+  expect(Object.keys((await operate(stack, "up")).summary.resourceChanges)).toEqual(["same"]);
 }
