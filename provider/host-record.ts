@@ -30,15 +30,20 @@ export async function readRecord<R extends HostRecord>(p: RecordPlace, kind: Rec
 /** Written whole or not at all: a new file (parents made), renamed into place. */
 export async function writeRecord<R extends HostRecord>(p: RecordPlace, kind: RecordKind, name: string, record: R): Promise<void> {
   const file = recordFile(p, kind, name);
-  await exec(p.host, ["mkdir", "-p", posix.dirname(file)]);
-  await exec(p.host, ["tee", `${file}.new`], { stdin: JSON.stringify(record) });
+  const write = async () => {
+    await exec(p.host, ["mkdir", "-p", posix.dirname(file)]);
+    await exec(p.host, ["tee", `${file}.new`], { stdin: JSON.stringify(record) });
+  };
+  // Another resource's removeRecord may take the directory away, empty, between the two: once more.
+  await write().catch(async (err: unknown) => (ignoring("not-found")(err), write()));
   await exec(p.host, ["mv", "-f", `${file}.new`, file]);
 }
 
 export async function removeRecord(p: RecordPlace, kind: RecordKind, name: string): Promise<void> {
   const file = recordFile(p, kind, name);
   await exec(p.host, ["rm", "-f", file]);
-  await exec(p.host, ["rmdir", "--ignore-fail-on-non-empty", posix.dirname(file)]);
+  // Resources deleted side by side each remove their record, then the directory when empty: one of them finds it gone.
+  await exec(p.host, ["rmdir", "--ignore-fail-on-non-empty", posix.dirname(file)]).catch(ignoring("not-found"));
 }
 
 /** The names of a kind's records on the host (none when it has no directory). */

@@ -169,7 +169,8 @@ export async function operate(stack: automation.Stack, command: "up" | "refresh"
   const summary = events.find((e) => e.summaryEvent)?.summaryEvent as (automation.SummaryEvent & { result?: string }) | undefined;
   if (done.failure || !summary?.result || summary.result !== "succeeded") {
     const said = events.flatMap((e) => (e.diagnosticEvent?.severity === "error" ? [e.diagnosticEvent.message.trim()] : []));
-    throw new Error(`pulumi ${command} of stack ${stack.name} failed:\n${[...said, done.stderr.trim()].filter(Boolean).join("\n")}`, { cause: done.failure });
+    // Not the child's error as cause: it carries the whole event stream.
+    throw new Error(`pulumi ${command} of stack ${stack.name} failed:\n${[...said, done.stderr.trim()].filter(Boolean).join("\n")}`);
   }
   const root = events.find((e) => e.resOutputsEvent?.metadata.type === "pulumi:pulumi:Stack")?.resOutputsEvent?.metadata.new?.outputs ?? {};
   const outputs = Object.fromEntries(
