@@ -136,6 +136,11 @@ async function installed(s: FlowSetInputs): Promise<InstalledFlow[]> {
   return parseDumpFlows((await exec(s.host, dumpFlowsArgv(s.bridge, cookieFor(s.owner)))).stdout);
 }
 
+/** Every flow on the bridge, of every owner. */
+async function bridgeFlows(s: FlowSetInputs): Promise<InstalledFlow[]> {
+  return parseDumpFlows((await exec(s.host, dumpFlowsArgv(s.bridge), { timeoutMs: 300_000 })).stdout);
+}
+
 /** Canonical forms of flows, from the host's own OVS. */
 async function canonical(s: FlowSetInputs, flows: Spec[]): Promise<InstalledFlow[]> {
   if (flows.length === 0) return [];
@@ -165,7 +170,7 @@ async function applyMods(s: FlowSetInputs, mods: FlowMod[]): Promise<void> {
 async function converge(s: FlowSetInputs): Promise<FlowSetOutputs> {
   const cookie = cookieFor(s.owner);
   const desired = await canonical(s, s.flows);
-  const all = parseDumpFlows((await exec(s.host, dumpFlowsArgv(s.bridge), { timeoutMs: 300_000 })).stdout);
+  const all = await bridgeFlows(s);
   refuseClashes(s, foreignClashes(desired, all, cookie));
   await applyMods(s, planFlowMods(desired, all.filter((f) => f.cookie === cookie)));
   // The bundle is all or nothing: the cookie's flows are now the desired ones, as parse-flows printed them (dump-flows prints the same).
@@ -179,7 +184,7 @@ const CLASH_DUMPS_MAX = 8;
 /** Flows of others with the keys of `added` (canonical), reading the bridge only where those keys are. */
 async function clashesWith(s: FlowSetInputs, added: InstalledFlow[]): Promise<InstalledFlow[]> {
   const cookie = cookieFor(s.owner);
-  if (added.length > CLASH_DUMPS_MAX) return foreignClashes(added, parseDumpFlows((await exec(s.host, dumpFlowsArgv(s.bridge), { timeoutMs: 300_000 })).stdout), cookie);
+  if (added.length > CLASH_DUMPS_MAX) return foreignClashes(added, await bridgeFlows(s), cookie);
   const found = await Promise.all(added.map(async (f) => parseDumpFlows((await exec(s.host, dumpFlowsArgv(s.bridge, undefined, { match: `table=${f.table}${f.match ? `,${f.match}` : ""}` }))).stdout)));
   return foreignClashes(added, found.flat(), cookie);
 }
